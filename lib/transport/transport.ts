@@ -1,0 +1,73 @@
+/**
+ * The contract between the emulator core and whatever carries datagrams to clients.
+ *
+ * Every transport (the LD_PRELOAD shim server, the in-memory test harness, replay) opens one
+ * {@link NlSocket} per emulated netlink socket and hands the core a {@link DatagramSink} through
+ * which replies, dump chunks, notifications and upcalls flow back. The core never touches a
+ * file descriptor.
+ */
+
+/** PeerCred is what the kernel vouches for about the process that opened a socket (SO_PEERCRED). */
+export interface PeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
+  /** CAP_NET_ADMIN in the effective set of `pid` when the socket was opened (GENL_UNS_ADMIN_PERM). */
+  netAdmin: boolean;
+}
+
+/**
+ * DatagramSink is the client's receive queue as the core sees it.
+ *
+ * `deliver` must be synchronous: when it returns true the datagram is readable by the client.
+ * It returns false when the queue is full (the datagram is dropped, as netlink_unicast drops
+ * on a full socket); the core then counts the loss and later calls `signalOverrun`.
+ */
+export interface DatagramSink {
+  deliver(datagram: Buffer): boolean;
+  /** Queue the "ENOBUFS once" condition for the client; false while the queue is still full. */
+  signalOverrun(): boolean;
+}
+
+/** SendResult tells the transport whether a dump is still in progress on the socket. */
+export interface SendResult {
+  dumpPending: boolean;
+}
+
+/**
+ * NlSocket is one emulated netlink socket. Methods throw {@link SocketError} (an errno) for
+ * socket-level failures (EADDRINUSE on bind, ENOPROTOOPT on an unknown option…); netlink-level
+ * errors are answered in-band as NLMSG_ERROR datagrams, as the kernel does.
+ */
+export interface NlSocket {
+  readonly id: number;
+  /** The bound port id, 0 until bound (explicitly or by autobind). */
+  readonly portid: number;
+  /** bind(2): `portid` 0 means autobind; `groups` is the legacy 32-bit group mask. Returns the portid. */
+  bind(portid: number, groups: number): number;
+  /** connect(2) with nl_pid 0: autobinds. */
+  connect(): number;
+  /** setsockopt(2) at SOL_NETLINK (270). `value` is the raw option buffer. */
+  setNetlinkOption(name: number, value: Buffer): void;
+  /** getsockopt(2) at SOL_NETLINK; returns the int value. */
+  getNetlinkOption(name: number): number;
+  /** sendmsg(2): one datagram, possibly several nlmsgs. Replies are delivered before it returns. */
+  send(datagram: Buffer, destPortid: number): SendResult;
+  /** Produce the next chunk of an unfinished dump (the kernel does this inside recvmsg). */
+  refill(): SendResult;
+  close(): void;
+}
+
+/** SocketError carries a positive errno for socket-level calls (bind, setsockopt…). */
+export class SocketError extends Error {
+  constructor(readonly errno: number, message: string) {
+    super(message);
+    this.name = 'SocketError';
+  }
+}
+
+/** NetlinkEndpoint is what the emulator offers to transports. */
+export interface NetlinkEndpoint {
+  /** socket(AF_NETLINK, type, protocol). Throws SocketError(EPROTONOSUPPORT) for protocols it does not serve. */
+  openSocket(cred: PeerCred, protocol: number, sink: DatagramSink): NlSocket;
+}
