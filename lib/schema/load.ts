@@ -157,6 +157,7 @@ function compileFamily(raw: RawFamily): FamilySpec {
     structs,
     enums,
     ops,
+    resvStartOp: ops.reduce((m, o) => Math.max(m, o.cmd + 1), 0),
     mcastGroups: (raw['mcast-groups']?.list ?? []).map((g) => ({ name: g.name, id: g['x-id'] })),
     set(name) {
       const s = sets.get(name);

@@ -111,6 +111,8 @@ export interface FamilySpec {
   structs: Map<string, StructSpec>;
   enums: Map<string, Map<string, number>>;
   ops: OpSpec[];
+  /** Commands at or above this get genl_header_check() (the kernel's resv_start_op: last op + 1). */
+  resvStartOp: number;
   mcastGroups: { name: string; id: number }[];
   set(name: string): AttrSet;
   op(name: string): OpSpec;

@@ -1,0 +1,127 @@
+import { randomInt } from 'crypto';
+import * as os from 'os';
+import createDebug from 'debug';
+import { NETLINK_GENERIC } from './nl/constants';
+import { Errno } from './nl/errno';
+import { Genetlink } from './genl/genetlink';
+import { ctrlHandlers } from './genl/ctrl';
+import { loadSchemas } from './schema/load';
+import type { SchemaRegistry } from './schema/model';
+import { OvsNet } from './ovs/datapath';
+import { datapathHandlers } from './ovs/datapath-family';
+import { vportHandlers } from './ovs/vport-family';
+import type { OvsContext } from './ovs/context';
+import { SysfsNetdevs, VirtualDevices, type DeviceFactory, type HostNetdevs } from './ovs/netdev';
+import type { VportTypes } from './ovs/vport';
+import { Session, type SessionHost } from './transport/session';
+import { SocketError, type DatagramSink, type NetlinkEndpoint, type NlSocket, type PeerCred } from './transport/transport';
+
+const log = createDebug('ovs-dpemu:emulator');
+
+/** EmulatorOptions configure one emulator instance. */
+export interface EmulatorOptions {
+  /** Simulated CPU count (nr_cpu_ids); defaults to the host's. */
+  cpus?: number;
+  /** Interfaces of the namespace the datapath lives in (netdev vports). */
+  host?: HostNetdevs;
+  /** Maker of internal and tunnel devices (TAP when privileged, virtual otherwise). */
+  devices?: DeviceFactory;
+  /** Folder of the YAML schemas (tests may point elsewhere). */
+  schemaDir?: string;
+}
+
+/**
+ * Emulator is one emulated kernel: the generic netlink bus with nlctrl and the OVS families,
+ * the datapaths of one network namespace, and the netlink sockets of its clients. It holds no
+ * process-global state, so tests can run many side by side.
+ */
+export class Emulator implements NetlinkEndpoint, SessionHost {
+  readonly registry: SchemaRegistry;
+  readonly genl: Genetlink;
+  readonly ovs: OvsContext;
+  readonly nrCpus: number;
+  private readonly ports = new Map<number, Session>();
+  private readonly groups = new Map<number, Set<Session>>();
+
+  constructor(opts: EmulatorOptions = {}) {
+    this.registry = loadSchemas(opts.schemaDir);
+    this.genl = new Genetlink(this.registry);
+    this.nrCpus = opts.cpus ?? os.cpus().length;
+    const host = opts.host ?? new SysfsNetdevs();
+    const devices = opts.devices ?? new VirtualDevices(host);
+    const vportFamily = this.registry.family('ovs_vport');
+    const typeOf = (t: string): number => vportFamily.enumValue('vport-type', t);
+    const types: VportTypes = {
+      netdev: typeOf('netdev'), internal: typeOf('internal'), gre: typeOf('gre'), vxlan: typeOf('vxlan'), geneve: typeOf('geneve'),
+    };
+    const net = new OvsNet();
+    const upcallPidSpec = vportFamily.set('vport').byName.get('upcall-pid');
+    if (!upcallPidSpec) throw new Error('ovs_vport schema lacks upcall-pid');
+    this.ovs = {
+      net,
+      dpFamily: this.registry.family('ovs_datapath'),
+      vportFamily,
+      vportEnv: {
+        types, devices, host, nrCpus: this.nrCpus,
+        isInternalDev: (name) => [...net.dps].some((dp) => [...dp.ports.values()].some((v) => v.name === name && v.type === types.internal)),
+        attachedHostDevs: new Set(),
+        optionSet: vportFamily.set('vport-options'),
+        upcallPidSpec,
+      },
+    };
+    this.genl.register('nlctrl', ctrlHandlers(this.genl));
+    this.genl.register('ovs_datapath', datapathHandlers(this.ovs));
+    this.genl.register('ovs_vport', vportHandlers(this.ovs));
+    // Flow and packet families exist (clients look them up at start-up) before their commands do.
+    for (const name of ['ovs_flow', 'ovs_packet']) {
+      if (this.registry.families.some((f) => f.name === name)) this.genl.register(name, {});
+    }
+  }
+
+  /** openSocket is socket(AF_NETLINK, …, NETLINK_GENERIC) for a client. */
+  openSocket(cred: PeerCred, protocol: number, sink: DatagramSink): NlSocket {
+    if (protocol !== NETLINK_GENERIC) throw new SocketError(Errno.EPROTONOSUPPORT, `netlink protocol ${protocol} is not emulated`);
+    return new Session(this, cred, sink);
+  }
+
+  claimPortid(s: Session, portid: number): void {
+    const p = portid >>> 0;
+    if (this.ports.has(p)) throw new SocketError(Errno.EADDRINUSE, `port id ${p} in use`);
+    this.ports.set(p, s);
+    s.portid = p;
+  }
+
+  /** autobindPortid is netlink_autobind(): the tgid first, then random negative ids. */
+  autobindPortid(s: Session): number {
+    let p = s.cred.pid >>> 0;
+    while (!p || this.ports.has(p)) p = (-randomInt(4097, 0x7fffffff)) >>> 0;
+    this.ports.set(p, s);
+    s.portid = p;
+    log('socket %d bound to port id %d', s.id, p);
+    return p;
+  }
+
+  releasePortid(s: Session): void {
+    if (this.ports.get(s.portid) === s) this.ports.delete(s.portid);
+  }
+
+  lookupPortid(portid: number): Session | undefined {
+    return this.ports.get(portid >>> 0);
+  }
+
+  join(s: Session, group: number): void {
+    let m = this.groups.get(group);
+    if (!m) this.groups.set(group, (m = new Set()));
+    m.add(s);
+    s.groups.add(group);
+  }
+
+  leave(s: Session, group: number): void {
+    this.groups.get(group)?.delete(s);
+    s.groups.delete(group);
+  }
+
+  groupMembers(group: number): Iterable<Session> {
+    return this.groups.get(group) ?? [];
+  }
+}

@@ -1,0 +1,179 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Errno } from '../nl/errno';
+import { NlError } from '../nl/errors';
+
+/** DevStats is rtnl_link_stats64's subset that struct ovs_vport_stats reports. */
+export interface DevStats {
+  rxPackets: bigint; txPackets: bigint; rxBytes: bigint; txBytes: bigint;
+  rxErrors: bigint; txErrors: bigint; rxDropped: bigint; txDropped: bigint;
+}
+
+export function zeroStats(): DevStats {
+  return { rxPackets: 0n, txPackets: 0n, rxBytes: 0n, txBytes: 0n, rxErrors: 0n, txErrors: 0n, rxDropped: 0n, txDropped: 0n };
+}
+
+/** NetDevice is the Linux net_device behind a vport. */
+export interface NetDevice {
+  readonly name: string;
+  readonly ifindex: number;
+  /** Namespace id to report as OVS_VPORT_ATTR_NETNSID when the device lives elsewhere. */
+  readonly netnsid?: number;
+  stats(): DevStats;
+  /** Release the device (unregister_netdevice for internal/tunnel devices; unlink for host ones). */
+  destroy(): void;
+}
+
+/** HostDevice is what vport-netdev needs to know about an existing interface. */
+export interface HostDevice {
+  name: string;
+  ifindex: number;
+  /** ARPHRD_* of the device (1 = ether, 772 = loopback, 65534 = none). */
+  arphrd: number;
+  loopback: boolean;
+  /** The device already has a master (bridge, bond, another datapath). */
+  hasMaster: boolean;
+  stats(): DevStats;
+}
+
+export const ARPHRD_ETHER = 1;
+export const ARPHRD_LOOPBACK = 772;
+export const ARPHRD_NONE = 65534;
+
+/**
+ * HostNetdevs answers questions about the interfaces of the emulator's network namespace.
+ * SysfsNetdevs reads /sys/class/net; replay uses a model instead (no host set-up needed).
+ */
+export interface HostNetdevs {
+  lookup(name: string): HostDevice | undefined;
+  /** Highest ifindex in use, so emulator-made devices get fresh numbers like dev_new_index(). */
+  maxIfindex(): number;
+}
+
+function readSysfs(dir: string, file: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dir, file), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function sysfsStats(dir: string): DevStats {
+  const n = (f: string): bigint => BigInt(readSysfs(path.join(dir, 'statistics'), f) ?? '0');
+  return {
+    rxPackets: n('rx_packets'), txPackets: n('tx_packets'), rxBytes: n('rx_bytes'), txBytes: n('tx_bytes'),
+    rxErrors: n('rx_errors'), txErrors: n('tx_errors'), rxDropped: n('rx_dropped'), txDropped: n('tx_dropped'),
+  };
+}
+
+/** SysfsNetdevs looks interfaces up in /sys/class/net of the current network namespace. */
+export class SysfsNetdevs implements HostNetdevs {
+  constructor(private readonly root = '/sys/class/net') {}
+
+  lookup(name: string): HostDevice | undefined {
+    if (!name || name.includes('/') || name === '.' || name === '..') return undefined;
+    const dir = path.join(this.root, name);
+    const ifindex = readSysfs(dir, 'ifindex');
+    if (ifindex === undefined) return undefined;
+    const arphrd = Number(readSysfs(dir, 'type') ?? ARPHRD_ETHER);
+    return {
+      name,
+      ifindex: Number(ifindex),
+      arphrd,
+      loopback: (Number(readSysfs(dir, 'flags') ?? 0) & 0x8) !== 0,
+      hasMaster: fs.existsSync(path.join(dir, 'master')),
+      stats: () => sysfsStats(dir),
+    };
+  }
+
+  maxIfindex(): number {
+    let max = 0;
+    for (const n of fs.existsSync(this.root) ? fs.readdirSync(this.root) : []) {
+      max = Math.max(max, Number(readSysfs(path.join(this.root, n), 'ifindex') ?? 0));
+    }
+    return max;
+  }
+}
+
+/** sysfsDeviceStats reads a device's counters (used for TAP-backed internal ports). */
+export function sysfsDeviceStats(name: string): DevStats {
+  return sysfsStats(path.join('/sys/class/net', name));
+}
+
+/** IFNAMSIZ - 1: the longest interface name. */
+const IFNAMSIZ = 16;
+
+/**
+ * validDevName is dev_valid_name(): non-empty, shorter than IFNAMSIZ, not "." or "..", and
+ * without '/', ':' or whitespace.
+ */
+export function validDevName(name: string): boolean {
+  if (!name || Buffer.byteLength(name) >= IFNAMSIZ || name === '.' || name === '..') return false;
+  return !/[/:\s]/.test(name);
+}
+
+/** DeviceFactory creates the devices the datapath owns (internal ports and compat tunnels). */
+export interface DeviceFactory {
+  /**
+   * internal_dev_create(): a netdev named `name` (EEXIST when any interface has it, EINVAL for a
+   * bad name). `desiredIfindex` 0 = any.
+   */
+  createInternal(name: string, desiredIfindex: number): NetDevice;
+  /** vxlan/geneve/gretap device of a compat tunnel vport. */
+  createTunnel(name: string): NetDevice;
+}
+
+/** A device the emulator keeps in memory: counters only. */
+class VirtualDevice implements NetDevice {
+  readonly counters = zeroStats();
+  constructor(readonly name: string, readonly ifindex: number, private readonly release: () => void) {}
+  stats(): DevStats {
+    return { ...this.counters };
+  }
+  destroy(): void {
+    this.release();
+  }
+}
+
+/**
+ * VirtualDevices makes internal and tunnel devices that exist only inside the emulator
+ * (no CAP_NET_ADMIN, tests, replay). Names and ifindexes are checked against the host's
+ * interfaces so that the errno matches what register_netdevice() would say.
+ */
+export class VirtualDevices implements DeviceFactory {
+  private readonly byName = new Map<string, VirtualDevice>();
+  private readonly byIndex = new Map<number, VirtualDevice>();
+
+  constructor(readonly host: HostNetdevs) {}
+
+  private register(name: string, desiredIfindex: number): VirtualDevice {
+    if (!validDevName(name)) throw new NlError(Errno.EINVAL);
+    if (this.byName.has(name) || this.host.lookup(name)) throw new NlError(Errno.EEXIST);
+    let ifindex = desiredIfindex;
+    if (ifindex) {
+      if (this.byIndex.has(ifindex)) throw new NlError(Errno.EBUSY);
+    } else {
+      ifindex = Math.max(this.host.maxIfindex(), ...this.byIndex.keys()) + 1;
+    }
+    const dev = new VirtualDevice(name, ifindex, () => {
+      this.byName.delete(name);
+      this.byIndex.delete(ifindex);
+    });
+    this.byName.set(name, dev);
+    this.byIndex.set(ifindex, dev);
+    return dev;
+  }
+
+  createInternal(name: string, desiredIfindex: number): NetDevice {
+    return this.register(name, desiredIfindex);
+  }
+
+  createTunnel(name: string): NetDevice {
+    return this.register(name, 0);
+  }
+
+  /** lookup finds a device the emulator made (so netdev vports can refuse OVS internal devices). */
+  lookup(name: string): NetDevice | undefined {
+    return this.byName.get(name);
+  }
+}
