@@ -128,7 +128,7 @@ export class Genetlink {
     if (!set) throw new NlError(Errno.EOPNOTSUPP);
     const attrs = dump
       ? { set, byType: new Map(), get: () => undefined }
-      : parseLiberal(area, set, spec.maxattr, { base: attrBase, extack });
+      : parseLiberal(area, set, set.maxType, { base: attrBase, extack });
     const req: GenlRequest = {
       msg, cmd: genl.cmd, family: spec, op, fixed: msg.bytes.subarray(NLMSG_HDRLEN + GENL_HDRLEN, attrBase),
       attrs, attrBase, portid, cred, extack, out,

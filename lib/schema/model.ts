@@ -15,7 +15,7 @@ export type NlaType =
   | 'u8' | 'u16' | 'u32' | 'u64' | 's8' | 's16' | 's32' | 's64';
 
 /** ParseMode picks the validator rules of an attribute set (see netlink-schemas/README.md). */
-export type ParseMode = 'genl-legacy' | 'ovs-key' | 'decode';
+export type ParseMode = 'genl-legacy' | 'ovs-key' | 'deprecated-strict' | 'strict' | 'decode';
 
 /** StructMember is one field of a C struct, at its C offset. */
 export interface StructMember {

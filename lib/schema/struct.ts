@@ -12,6 +12,8 @@ export interface RawMember {
   type: StructMember['kind'];
   len?: number;
   'byte-order'?: string;
+  /** C alignment of a binary member that stands for an array of wider scalars (e.g. __be32[4]). */
+  'x-align'?: number;
 }
 
 /**
@@ -24,7 +26,7 @@ export function layoutStruct(name: string, raw: RawMember[]): StructSpec {
   const members: StructMember[] = raw.map((m) => {
     const size = m.type === 'binary' ? m.len ?? 0 : SCALAR_SIZE[m.type];
     if (m.type === 'binary' && !m.len) throw new Error(`struct ${name}.${m.name}: binary member needs len`);
-    const align = m.type === 'binary' ? 1 : size;
+    const align = m.type === 'binary' ? m['x-align'] ?? 1 : size;
     maxAlign = Math.max(maxAlign, align);
     offset = Math.ceil(offset / align) * align;
     const member: StructMember = { name: m.name, kind: m.type, size, offset, bigEndian: m['byte-order'] === 'big-endian' };

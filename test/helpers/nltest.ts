@@ -75,7 +75,7 @@ export class TestSocket {
 export function errnoOf(dgram: Buffer): number {
   const m = [...splitDatagram(dgram)][0];
   if (!m || m.type !== NLMSG_ERROR) throw new Error(`not an NLMSG_ERROR: type ${m?.type}`);
-  return -m.bytes.readInt32LE(16);
+  return 0 - m.bytes.readInt32LE(16) || 0;
 }
 
 /** messages flattens datagrams into messages. */
@@ -85,7 +85,7 @@ export function messages(dgrams: Buffer[]): NlMessage[] {
 
 /** isDone tells NLMSG_DONE apart and returns its payload errno. */
 export function doneErrno(m: NlMessage): number | undefined {
-  return m.type === NLMSG_DONE ? -m.bytes.readInt32LE(16) : undefined;
+  return m.type === NLMSG_DONE ? 0 - m.bytes.readInt32LE(16) || 0 : undefined;
 }
 
 export function emulator(opts: EmulatorOptions = {}): Emulator {
