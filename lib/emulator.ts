@@ -72,8 +72,9 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
     this.genl.register('nlctrl', ctrlHandlers(this.genl));
     this.genl.register('ovs_datapath', datapathHandlers(this.ovs));
     this.genl.register('ovs_vport', vportHandlers(this.ovs));
-    // Flow and packet families exist (clients look them up at start-up) before their commands do.
-    for (const name of ['ovs_flow', 'ovs_packet']) {
+    // These families exist as in the kernel (clients look them up at start-up); their commands
+    // answer EOPNOTSUPP until the flow, packet and meter handlers are registered.
+    for (const name of ['ovs_flow', 'ovs_packet', 'ovs_meter', 'ovs_ct_limit']) {
       if (this.registry.families.some((f) => f.name === name)) this.genl.register(name, {});
     }
   }

@@ -9,6 +9,10 @@ import { decodeStruct, encodeStruct } from '../../../lib/schema/struct';
 const KERNEL_FAMILIES = [
   { name: 'ovs_datapath', id: 0x24, version: 2, maxattr: 9, ops: [[1, 0x1a], [2, 0x1a], [3, 0x0e], [4, 0x1a]], groups: [['ovs_datapath', 15]] },
   { name: 'ovs_vport', id: 0x25, version: 1, maxattr: 10, ops: [[1, 0x1a], [2, 0x1a], [3, 0x0e], [4, 0x1a]], groups: [['ovs_vport', 21]] },
+  { name: 'ovs_flow', id: 0x26, version: 1, maxattr: 11, ops: [[1, 0x1a], [2, 0x1a], [3, 0x0e], [4, 0x1a]], groups: [['ovs_flow', 22]] },
+  { name: 'ovs_packet', id: 0x27, version: 1, maxattr: 11, ops: [[3, 0x1a]], groups: [] },
+  { name: 'ovs_meter', id: 0x28, version: 1, maxattr: 9, ops: [[1, 0x0a], [2, 0x1a], [4, 0x0a], [3, 0x1a]], groups: [['ovs_meter', 23]] },
+  { name: 'ovs_ct_limit', id: 0x29, version: 1, maxattr: 1, ops: [[1, 0x1a], [2, 0x1a], [3, 0x0a]], groups: [['ovs_ct_limit', 24]] },
 ] as const;
 
 describe('schema loader', () => {

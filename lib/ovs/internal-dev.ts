@@ -1,0 +1,109 @@
+import { randomBytes } from 'crypto';
+import createDebug from 'debug';
+import { Errno } from '../nl/errno';
+import { NlError } from '../nl/errors';
+import { native, POLL_READABLE, type FdWatcher } from '../native';
+import { sysfsDeviceStats, validDevName, VirtualDevices, type DeviceFactory, type DevStats, type HostNetdevs, type NetDevice } from './netdev';
+
+const log = createDebug('ovs-dpemu:ovs:internal-dev');
+
+/** ETH_MIN_MTU..ETH_MAX_MTU: the MTU range of an OVS internal device (tun uses the same). */
+export const INTERNAL_MTU = { min: 68, max: 65535, default: 1500 } as const;
+
+/** randomMac is eth_hw_addr_random(): unicast, locally administered. */
+export function randomMac(): Buffer {
+  const mac = randomBytes(6);
+  mac[0] = (mac[0] & 0xfe) | 0x02;
+  return mac;
+}
+
+/** FrameSink receives frames the host sent into an internal port (the datapath's input, later). */
+export type FrameSink = (dev: TapDevice, frame: Buffer) => void;
+
+/**
+ * TapDevice is an OVS internal port made real: a TAP device, so that clients' ioctls and
+ * rtnetlink calls on it (flags, MTU, MAC, stats) succeed.
+ */
+export class TapDevice implements NetDevice {
+  private readonly watcher: FdWatcher;
+
+  constructor(readonly name: string, readonly ifindex: number, private readonly fd: number, sink: FrameSink) {
+    const nat = native();
+    this.watcher = new nat.FdWatcher(fd, () => {
+      for (;;) {
+        const frame = nat.read(fd, 65536 + 14);
+        if (typeof frame === 'number') return;
+        sink(this, frame);
+      }
+    });
+    this.watcher.unref();
+    this.watcher.start(POLL_READABLE);
+  }
+
+  /** The device's own counters: host tx is datapath rx (internal_dev's view). */
+  stats(): DevStats {
+    return sysfsDeviceStats(this.name);
+  }
+
+  /** send writes a frame into the host side (the datapath's output to this port). */
+  send(frame: Buffer): boolean {
+    return native().write(this.fd, frame) === frame.length;
+  }
+
+  destroy(): void {
+    this.watcher.close();
+    native().close(this.fd);
+  }
+}
+
+/**
+ * TapDevices creates internal ports as TAP devices (needs CAP_NET_ADMIN); compat tunnel ports
+ * stay virtual. A desired ifindex cannot be honoured for TAP devices and is ignored.
+ */
+export class TapDevices implements DeviceFactory {
+  private readonly virtual: VirtualDevices;
+  private readonly taps = new Map<string, TapDevice>();
+
+  constructor(readonly host: HostNetdevs, private readonly sink: FrameSink = () => undefined) {
+    this.virtual = new VirtualDevices(host);
+  }
+
+  // kernel: internal_dev_create()
+  createInternal(name: string, _desiredIfindex: number): NetDevice {
+    if (!validDevName(name)) throw new NlError(Errno.EINVAL);
+    if (this.host.lookup(name) || this.virtual.lookup(name)) throw new NlError(Errno.EEXIST);
+    const nat = native();
+    const tap = nat.tapCreate(name);
+    if (typeof tap === 'number') {
+      log('tapCreate %s: errno %d', name, -tap);
+      throw new NlError(-tap === Errno.EBUSY || -tap === Errno.EEXIST ? Errno.EEXIST : Errno.ENOMEM);
+    }
+    nat.setMac(tap.name, randomMac());
+    const dev = new TapDevice(tap.name, tap.ifindex, tap.fd, this.sink);
+    const destroy = dev.destroy.bind(dev);
+    dev.destroy = () => {
+      this.taps.delete(name);
+      destroy();
+    };
+    this.taps.set(name, dev);
+    return dev;
+  }
+
+  createTunnel(name: string): NetDevice {
+    if (this.taps.has(name)) throw new NlError(Errno.EEXIST);
+    return this.virtual.createTunnel(name);
+  }
+}
+
+/** canCreateTaps tells whether this process may create TAP devices (root, /dev/net/tun). */
+export function canCreateTaps(): boolean {
+  try {
+    const nat = native();
+    const probe = nat.tapCreate('dpemuprobe%d');
+    if (typeof probe === 'number') return false;
+    nat.close(probe.fd);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,47 @@
+import createDebug from 'debug';
+import { Emulator } from './emulator';
+import { canCreateTaps, TapDevices } from './ovs/internal-dev';
+import { SysfsNetdevs, VirtualDevices } from './ovs/netdev';
+import { ShimServer } from './transport/shim-server';
+
+const log = createDebug('ovs-dpemu:server');
+
+/** DeviceMode picks how internal ports exist: TAP devices, in-memory only, or TAP when possible. */
+export type DeviceMode = 'auto' | 'tap' | 'virtual';
+
+/** ServerOptions configure a serving emulator. */
+export interface ServerOptions {
+  socket: string;
+  cpus?: number;
+  devices?: DeviceMode;
+}
+
+/** RunningServer is an emulator answering on a socket path. */
+export interface RunningServer {
+  emulator: Emulator;
+  shim: ShimServer;
+  deviceMode: 'tap' | 'virtual';
+  close(): void;
+}
+
+/** startServer builds an emulator and serves it to LD_PRELOAD'ed clients at `opts.socket`. */
+export function startServer(opts: ServerOptions): RunningServer {
+  const host = new SysfsNetdevs();
+  const wantTap = opts.devices === 'tap' || (opts.devices !== 'virtual' && canCreateTaps());
+  if (opts.devices === 'tap' && !canCreateTaps()) throw new Error('cannot create TAP devices (need CAP_NET_ADMIN and /dev/net/tun)');
+  const devices = wantTap ? new TapDevices(host) : new VirtualDevices(host);
+  const emulator = new Emulator({ cpus: opts.cpus, host, devices });
+  const shim = new ShimServer(emulator, { path: opts.socket });
+  shim.listen();
+  log('listening on %s (internal ports: %s)', opts.socket, wantTap ? 'tap' : 'virtual');
+  return {
+    emulator,
+    shim,
+    deviceMode: wantTap ? 'tap' : 'virtual',
+    close() {
+      // Datapaths go away with the emulator, as with rmmod: their TAP devices are deleted.
+      for (const dp of [...emulator.ovs.net.dps]) for (const v of dp.ports.values()) v.destroy();
+      shim.close();
+    },
+  };
+}
