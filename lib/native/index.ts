@@ -105,9 +105,13 @@ export class NativeError extends Error {
   }
 }
 
-const ERRNO_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(os.constants.errno).map(([k, v]) => [v, k]),
-);
+/** errno → name; for aliases the name netlink code uses wins (EAGAIN, EOPNOTSUPP). */
+const ERRNO_NAMES: ReadonlyMap<number, string> = (() => {
+  const m = new Map<number, string>();
+  for (const [k, v] of Object.entries(os.constants.errno)) if (!m.has(v)) m.set(v, k);
+  for (const k of ['EAGAIN', 'EOPNOTSUPP', 'EDEADLK'] as const) m.set(os.constants.errno[k], k);
+  return m;
+})();
 
 /** Symbolic name of a positive errno (`11` → `EAGAIN`), or `errno N` if unknown. */
 export function errnoName(errno: number): string {
@@ -120,14 +124,14 @@ export function check<T>(ret: T | number, call: string): T {
   return ret as T;
 }
 
-/** Finds the directory holding this package's package.json (works from lib/ and dist/lib/). */
-function packageRoot(): string {
+/** The directory holding this package's package.json (found from lib/ and from dist/lib/ alike). */
+export function packageRoot(): string {
   let dir = __dirname;
   for (;;) {
     const pkg = path.join(dir, 'package.json');
     if (fs.existsSync(pkg)) {
-      const name: unknown = JSON.parse(fs.readFileSync(pkg, 'utf8')).name;
-      if (name === 'ovs-dpemu') return dir;
+      const meta: unknown = JSON.parse(fs.readFileSync(pkg, 'utf8'));
+      if (typeof meta === 'object' && meta !== null && (meta as { name?: unknown }).name === 'ovs-dpemu') return dir;
     }
     const up = path.dirname(dir);
     if (up === dir) throw new Error('ovs-dpemu: package root not found from ' + __dirname);

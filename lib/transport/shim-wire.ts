@@ -24,6 +24,8 @@ export enum Op {
   GetSockopt = 5,
   Refill = 6,
   GetName = 7,
+  /** The client closed its last fd of the socket: look for the data connection's hang-up now. */
+  Closed = 8,
 }
 
 /** Request flag: SEND/CONNECT carry an address in arg0 (portid) / arg1 (groups). */

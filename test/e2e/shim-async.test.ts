@@ -2,6 +2,7 @@
  * The shim contract, asynchronous half (DESIGN.md "shim contract" 3, 4, 5, 7): dumps of any
  * size, wake-ups, overrun, fork, bind clashes across processes, kernel-verified credentials.
  */
+import { hasEffectiveCap } from '../../lib/transport/peer-caps';
 import { Harness, buildFixture, runClient, startHarness } from './shim-harness';
 
 let h: Harness;
@@ -89,6 +90,7 @@ describe('shim: processes', () => {
       child_bind_same: 'EADDRINUSE',
       child_bind_other: '0',
       child_name: String(pid + (1 << 22)),
+      rebind_after_close: '0',
     });
   });
 
@@ -105,8 +107,22 @@ describe('shim: processes', () => {
     });
   });
 
+  test("vfork: the child's close_range/close/dup2 before exec leave the parent's sockets intact", async () => {
+    const r = await runClient(bin, ['vfork'], h.env);
+    expect(r.code).toBe(0);
+    expect(r.kv).toMatchObject({ before: 'ok', child_status: '0', after: 'ok', after_dup: 'ok' });
+  });
+
+  test('8 threads with their own sockets transact concurrently, each seeing only its replies', async () => {
+    const r = await runClient(bin, ['threads', '8'], h.env);
+    expect(r.code).toBe(0);
+    expect(r.kv.bad).toBe('0');
+    expect(h.endpoint.sockets).toHaveLength(8);
+    expect(h.endpoint.sockets.every((s) => s.requests.length === 300)).toBe(true);
+  });
+
   test.each([
-    [0, true],
+    [0, hasEffectiveCap(process.pid, 12)], // the child inherits our capabilities
     [1, false],
   ])('credentials come from the kernel: drop CAP_NET_ADMIN=%d → netAdmin %s', async (drop, netAdmin) => {
     const r = await runClient(bin, ['caps', String(drop)], h.env);
