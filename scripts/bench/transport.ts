@@ -13,6 +13,9 @@
  * Hook: {@link runTransportBench} takes the endpoint and the request, so the real emulator can
  * answer OVS_DP_CMD_GET instead of the tiny echo endpoint used by default.
  */
+import { Emulator } from '../../lib/emulator';
+import { NLM_F } from '../../lib/nl/constants';
+import { NlWriter } from '../../lib/nl/writer';
 import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -57,6 +60,8 @@ export function echoEndpoint(): NetlinkEndpoint {
 export interface TransportBenchOptions {
   /** Who answers through the shim (default: {@link echoEndpoint}). */
   endpoint?: NetlinkEndpoint;
+  /** Row label of the shim measurement. */
+  label?: string;
   /** The request sent each round; its answer must be exactly one datagram (default: 36-byte echo). */
   request?: Buffer;
   rounds?: number;
@@ -138,7 +143,7 @@ export async function runTransportBench(opts: TransportBenchOptions = {}): Promi
     server.listen();
     try {
       const so = path.join(packageRoot(), 'shim', 'libovsdpemu-preload.so');
-      add('shim', await runC(bin, ['shim', String(rounds), hex], { LD_PRELOAD: so, OVS_DPEMU_SOCKET: shimPath }));
+      add(opts.label ?? 'shim', await runC(bin, ['shim', String(rounds), hex], { LD_PRELOAD: so, OVS_DPEMU_SOCKET: shimPath }));
     } finally {
       server.close();
     }
@@ -162,9 +167,29 @@ export function formatBench(rows: BenchRow[]): string {
   return lines.join('\n');
 }
 
+/**
+ * dpGetSetup builds the real emulator with one datapath and the OVS_DP_CMD_GET request for it
+ * (family id and attribute number from the schema), so the shim row measures the full path.
+ */
+export function dpGetSetup(): { endpoint: NetlinkEndpoint; request: Buffer } {
+  const emu = new Emulator({ cpus: 2, host: { lookup: () => undefined, maxIfindex: () => 100 } });
+  const dp = emu.registry.family('ovs_datapath');
+  const name = dp.set('datapath').byName.get('name')!.type;
+  const pid = dp.set('datapath').byName.get('upcall-pid')!.type;
+  const req = (cmd: string, fill: (w: NlWriter) => void): Buffer => {
+    const w = new NlWriter().beginMessage(dp.familyId, NLM_F.REQUEST, 1, 0).genlHeader(dp.op(cmd).cmd, dp.version).s32(0);
+    fill(w);
+    return w.endMessage().finish();
+  };
+  const setup = emu.openSocket({ pid: 1, uid: 0, gid: 0, netAdmin: true }, 16, { deliver: () => true, signalOverrun: () => true });
+  setup.send(req('new', (w) => w.attrString(name, 'dp-test').attrU32(pid, 0)), 0);
+  setup.close();
+  return { endpoint: emu, request: req('get', (w) => w.attrString(name, 'dp-test')) };
+}
+
 if (require.main === module) {
   const rounds = Number(process.argv[2] ?? 20000);
-  runTransportBench({ rounds }).then(
+  runTransportBench({ rounds, ...dpGetSetup(), label: 'shim DP GET' }).then(
     (rows) => console.log(formatBench(rows)),
     (e: unknown) => {
       console.error(e);
