@@ -63,7 +63,11 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
       vportFamily,
       vportEnv: {
         types, devices, host, nrCpus: this.nrCpus,
-        isInternalDev: (name) => [...net.dps].some((dp) => [...dp.ports.values()].some((v) => v.name === name && v.type === types.internal)),
+        ownDevice: (name) => {
+          const found = net.locateVport(name);
+          if (!found || found.vport.type === types.netdev) return undefined;
+          return found.vport.type === types.internal ? 'internal' : 'tunnel';
+        },
         attachedHostDevs: new Set(),
         optionSet: vportFamily.set('vport-options'),
         upcallPidSpec,

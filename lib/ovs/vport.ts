@@ -27,8 +27,8 @@ export interface VportEnv {
   host: HostNetdevs;
   /** nr_cpu_ids: the upcall pid array may not be longer. */
   nrCpus: number;
-  /** Names of emulator-owned devices (internal ports): a netdev vport may not take them. */
-  isInternalDev(name: string): boolean;
+  /** Kind of an emulator-owned device with this name: internal ports and compat tunnel devices. */
+  ownDevice(name: string): 'internal' | 'tunnel' | undefined;
   /** Names of host devices already attached to a datapath (they have a master). */
   attachedHostDevs: Set<string>;
   /** The vport-options attribute set (tunnel options), for parsing OPTIONS. */
@@ -102,11 +102,13 @@ function tunnelOptions(p: VportParms, env: VportEnv, needsPort: boolean): Tunnel
 
 // kernel: ovs_netdev_link()
 function linkHostDevice(p: VportParms, env: VportEnv, pids: number[]): Vport {
+  // Devices the datapath made exist too: an internal one is refused, a tunnel's has a master.
+  const own = env.ownDevice(p.name);
+  if (own === 'internal') throw new NlError(Errno.EINVAL);
+  if (own === 'tunnel') throw new NlError(Errno.EBUSY);
   const host = env.host.lookup(p.name);
   if (!host) throw new NlError(Errno.ENODEV);
-  if (host.loopback || (host.arphrd !== ARPHRD_ETHER && host.arphrd !== ARPHRD_NONE) || env.isInternalDev(p.name)) {
-    throw new NlError(Errno.EINVAL);
-  }
+  if (host.loopback || (host.arphrd !== ARPHRD_ETHER && host.arphrd !== ARPHRD_NONE)) throw new NlError(Errno.EINVAL);
   if (host.hasMaster || env.attachedHostDevs.has(p.name)) throw new NlError(Errno.EBUSY);
   env.attachedHostDevs.add(p.name);
   const dev: NetDevice = { name: host.name, ifindex: host.ifindex, stats: () => host.stats(), destroy: () => undefined };
