@@ -7,8 +7,11 @@ import { sysfsDeviceStats, validDevName, VirtualDevices, type DeviceFactory, typ
 
 const log = createDebug('ovs-dpemu:ovs:internal-dev');
 
-/** ETH_MIN_MTU..ETH_MAX_MTU: the MTU range of an OVS internal device (tun uses the same). */
-export const INTERNAL_MTU = { min: 68, max: 65535, default: 1500 } as const;
+/**
+ * MTU range of an OVS internal device: ETH_MIN_MTU..ETH_MAX_MTU (68..65535). A TAP device stops
+ * at MAX_MTU - ETH_HLEN = 65521 (drivers/net/tun.c), so TAP-backed ports refuse 65522..65535.
+ */
+export const INTERNAL_MTU = { min: 68, max: 65535, tapMax: 65521, default: 1500 } as const;
 
 /** randomMac is eth_hw_addr_random(): unicast, locally administered. */
 export function randomMac(): Buffer {
