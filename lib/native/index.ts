@@ -4,9 +4,11 @@
  * `-errno` (a negative number) instead of throwing, so callers treat `EAGAIN` as an ordinary
  * answer. Argument type errors do throw (`TypeError`): they are programming errors.
  */
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { packageRoot } from '../paths';
+
+export { packageRoot };
 
 /** Poll event bits for {@link FdWatcher.start} (libuv's `UV_READABLE`…). */
 export const POLL_READABLE = 1;
@@ -124,20 +126,6 @@ export function check<T>(ret: T | number, call: string): T {
   return ret as T;
 }
 
-/** The directory holding this package's package.json (found from lib/ and from dist/lib/ alike). */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) {
-      const meta: unknown = JSON.parse(fs.readFileSync(pkg, 'utf8'));
-      if (typeof meta === 'object' && meta !== null && (meta as { name?: unknown }).name === 'ovs-dpemu') return dir;
-    }
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('ovs-dpemu: package root not found from ' + __dirname);
-    dir = up;
-  }
-}
 
 let binding: NativeBinding | undefined;
 

@@ -22,6 +22,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { POLL_READABLE, check, native, packageRoot } from '../../lib/native';
+import { preloadLibrary } from '../../lib/paths';
 import { ShimServer } from '../../lib/transport/shim-server';
 import { DatagramSink, NetlinkEndpoint, NlSocket, PeerCred, SendResult } from '../../lib/transport/transport';
 
@@ -142,7 +143,7 @@ export async function runTransportBench(opts: TransportBenchOptions = {}): Promi
     const server = new ShimServer(opts.endpoint ?? echoEndpoint(), { path: shimPath });
     server.listen();
     try {
-      const so = path.join(packageRoot(), 'shim', 'libovsdpemu-preload.so');
+      const so = preloadLibrary();
       add(opts.label ?? 'shim', await runC(bin, ['shim', String(rounds), hex], { LD_PRELOAD: so, OVS_DPEMU_SOCKET: shimPath }));
     } finally {
       server.close();
