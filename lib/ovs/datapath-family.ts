@@ -69,7 +69,7 @@ export function datapathHandlers(ctx: OvsContext): FamilyHandlers {
       pids = attrU32Array(req.attrs.get('per-cpu-pids'));
     }
     return (dp) => {
-      if (cache !== undefined) dp.masksCacheSize = cache;
+      if (cache !== undefined) dp.table.resizeMasksCache(cache);
       dp.userFeatures = feats;
       if (pids) dp.perCpuPids = pids;
     };
@@ -81,7 +81,7 @@ export function datapathHandlers(ctx: OvsContext): FamilyHandlers {
       [fam.op('new').cmd]: (req) => {
         const apply = change(req);
         const name = attrString(req.attrs.get('name')) ?? '';
-        const dp = new Datapath();
+        const dp = new Datapath(ctx.vportEnv.nrCpus);
         let local;
         try {
           local = createVport({

@@ -1,5 +1,6 @@
 import { Errno } from '../nl/errno';
 import { NlError } from '../nl/errors';
+import { FlowTable } from './flow-table';
 import type { Vport } from './vport';
 
 /** OVSP_LOCAL: the datapath's own internal port. */
@@ -25,7 +26,8 @@ export interface DpStats {
 /** Datapath is struct datapath: ports, features, upcall pids, counters. */
 export class Datapath {
   userFeatures = 0;
-  masksCacheSize = MC_DEFAULT_HASH_ENTRIES;
+  /** The megaflow table; actions are stored in the flow codec's converted form. */
+  readonly table: FlowTable<unknown>;
   /** Per-CPU upcall pids (OVS_DP_ATTR_PER_CPU_PIDS), set only in per-CPU dispatch mode. */
   perCpuPids?: number[];
   readonly ports = new Map<number, Vport>();
@@ -33,6 +35,14 @@ export class Datapath {
   private readonly portSeq = new Map<number, number>();
   private nextSeq = 0;
   readonly stats: DpStats = { nHit: 0n, nMissed: 0n, nLost: 0n, nMaskHit: 0n, nCacheHit: 0n };
+
+  constructor(readonly cpus: number) {
+    this.table = new FlowTable(cpus, MC_DEFAULT_HASH_ENTRIES);
+  }
+
+  get masksCacheSize(): number {
+    return this.table.masksCacheSize;
+  }
 
   /** The local port; present for the datapath's whole life. */
   get local(): Vport {
@@ -50,14 +60,14 @@ export class Datapath {
     return this.ports.get(OVSP_LOCAL)?.dev.ifindex ?? 0;
   }
 
-  /** flowCount is ovs_flow_tbl_count() (flows arrive with the flow table). */
+  /** flowCount is ovs_flow_tbl_count(). */
   get flowCount(): number {
-    return 0;
+    return this.table.count;
   }
 
   /** maskCount is ovs_flow_tbl_num_masks(). */
   get maskCount(): number {
-    return 0;
+    return this.table.maskCount;
   }
 
   addPort(v: Vport): void {

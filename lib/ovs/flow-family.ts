@@ -1,0 +1,196 @@
+import createDebug from 'debug';
+import { NLM_F } from '../nl/constants';
+import { Errno } from '../nl/errno';
+import { NlError } from '../nl/errors';
+import type { FamilyHandlers, GenlRequest } from '../genl/genetlink';
+import { attrU32, AttrEncoder } from '../schema/codec';
+import type { FamilySpec } from '../schema/model';
+import { parseLiberal, type ParsedAttrs } from '../schema/validate';
+import type { OvsNet } from './datapath';
+import { headerIfindex, ovsMessage } from './context';
+import type { FlowCodec } from './flow-codec';
+import { monotonicMs, usedTime, type MonotonicClock } from './flow-stats';
+import { Flow, FlowTable } from './flow-table';
+
+const log = createDebug('ovs-dpemu:ovs:flow');
+
+/** MAX_UFID_LENGTH: UFIDs longer than this are ignored (treated as absent). */
+const MAX_UFID_LENGTH = 16;
+
+/** FlowContext is what the ovs_flow handlers need. */
+export interface FlowContext<A> {
+  net: OvsNet;
+  family: FamilySpec;
+  codec: FlowCodec<A>;
+  clock?: MonotonicClock;
+}
+
+/**
+ * ovs_flow handlers (net/openvswitch/datapath.c, ovs_flow_cmd_*). As in the kernel, replies
+ * to NEW/SET/DEL are built only when the requester asked for an echo or the ovs_flow group
+ * has listeners.
+ */
+export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
+  const fam = ctx.family;
+  const set = fam.set('flow-attrs');
+  const T = (n: string): number => set.byName.get(n)!.type;
+  const omit = (n: string): number => fam.enumValue('ufid-flags', n);
+  const group = fam.mcastGroups[0]?.id ?? 0;
+  const codec = ctx.codec;
+  const now = ctx.clock ?? monotonicMs;
+  const cmd = (n: string): number => fam.op(n).cmd;
+
+  // kernel: get_ufid_len() / ovs_nla_get_ufid()
+  function ufidOf(attrs: ParsedAttrs): Buffer | undefined {
+    const a = attrs.get('ufid');
+    if (!a || a.payload.length < 1 || a.payload.length > MAX_UFID_LENGTH) return undefined;
+    return Buffer.from(a.payload);
+  }
+
+  const ufidFlags = (attrs: ParsedAttrs): number => attrU32(attrs.get('ufid-flags')) ?? 0;
+  const probeLog = (attrs: ParsedAttrs): boolean => !attrs.get('probe');
+
+  // kernel: ovs_flow_cmd_fill_info()
+  function fill(flow: Flow<A>, dpIfindex: number, portid: number, seq: number, flags: number, command: number, uflags: number): Buffer {
+    const w = ovsMessage(fam, command, flags, seq, portid, dpIfindex);
+    // ovs_nla_put_identifier()
+    if (flow.ufid) w.attr(T('ufid'), flow.ufid);
+    else codec.putKey(w, T('key'), flow.unmaskedKey!, flow.unmaskedKey!, false);
+    if (flow.ufid && !(uflags & omit('omit-key'))) codec.putKey(w, T('key'), flow.key, flow.key, false);
+    if (!(uflags & omit('omit-mask'))) codec.putKey(w, T('mask'), flow.key, flow.mask.key, true);
+    // ovs_flow_cmd_fill_stats()
+    const st = flow.stats.read();
+    const e = new AttrEncoder(w, set);
+    if (st.used) e.int('used', usedTime(st.used, now()));
+    if (st.packets) e.struct('stats', { 'n-packets': st.packets, 'n-bytes': st.bytes });
+    if (st.tcpFlags & 0xff) e.int('tcp-flags', st.tcpFlags & 0xff);
+    if (!(uflags & omit('omit-actions'))) codec.putActions(w, T('actions'), flow.actions);
+    return w.endMessage().finish();
+  }
+
+  // kernel: ovs_must_notify()
+  const mustNotify = (req: GenlRequest): boolean => (req.msg.flags & NLM_F.ECHO) !== 0 || req.out.hasListeners(group);
+  const notify = (req: GenlRequest, dgram: Buffer): void => req.out.notify(group, dgram, (req.msg.flags & NLM_F.ECHO) !== 0);
+
+  /** The datapath of the request header and its table (which holds this codec's actions). */
+  function dpOf(req: GenlRequest): { table: FlowTable<A> } {
+    const dp = ctx.net.byIfindex(headerIfindex(req.fixed));
+    if (!dp) throw new NlError(Errno.ENODEV);
+    return { table: dp.table as FlowTable<A> };
+  }
+
+  return {
+    doit: {
+      // kernel: ovs_flow_cmd_new()
+      [cmd('new')]: (req) => {
+        const a = req.attrs;
+        const lg = probeLog(a);
+        const keyAttr = a.get('key');
+        const actsAttr = a.get('actions');
+        if (!keyAttr || !actsAttr) throw new NlError(Errno.EINVAL);
+        const match = codec.getMatch(keyAttr, a.get('mask'), lg);
+        const maskedKey = codec.maskKey(match.key, match.mask);
+        const ufid = ufidOf(a);
+        let acts: A;
+        try {
+          acts = codec.copyActions(actsAttr, maskedKey, lg);
+        } catch (e) {
+          if (lg) log('Flow actions may not be safe on all matching packets.');
+          throw e;
+        }
+        const dp = dpOf(req);
+        const uflags = ufidFlags(a);
+        const dpIfindex = headerIfindex(req.fixed);
+        let flow = ufid ? dp.table.lookupUfid(ufid) : undefined;
+        flow ??= dp.table.lookup(match.key);
+        if (!flow) {
+          const created = new Flow<A>(maskedKey, ufid, ufid ? undefined : Buffer.from(match.key), acts);
+          dp.table.insert(created, match.mask);
+          if (mustNotify(req)) notify(req, fill(created, dpIfindex, req.portid, req.msg.seq, 0, cmd('new'), uflags));
+          return;
+        }
+        if (req.msg.flags & (NLM_F.CREATE | NLM_F.EXCL)) throw new NlError(Errno.EEXIST);
+        // kernel: ovs_flow_cmp()
+        const same = flow.ufid ? flow.key.equals(maskedKey) && flow.mask.sameAs(match.mask) : flow.unmaskedKey!.equals(match.key);
+        if (!same) {
+          flow = flow.ufid ? undefined : dp.table.lookupExact(match.key);
+          if (!flow) throw new NlError(Errno.ENOENT);
+        }
+        flow.actions = acts;
+        if (mustNotify(req)) notify(req, fill(flow, dpIfindex, req.portid, req.msg.seq, 0, cmd('new'), uflags));
+      },
+      // kernel: ovs_flow_cmd_set()
+      [cmd('set')]: (req) => {
+        const a = req.attrs;
+        const lg = probeLog(a);
+        const ufid = ufidOf(a);
+        const keyAttr = a.get('key');
+        if (!keyAttr && !ufid) throw new NlError(Errno.EINVAL);
+        // kernel: ovs_nla_init_match_and_action()
+        let match;
+        let acts: A | undefined;
+        if (keyAttr) match = codec.getMatch(keyAttr, a.get('mask'), lg);
+        const actsAttr = a.get('actions');
+        if (actsAttr) {
+          if (!match) throw new NlError(Errno.EINVAL);
+          acts = codec.copyActions(actsAttr, codec.maskKey(match.key, match.mask), lg);
+        }
+        const dp = dpOf(req);
+        const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(match!.key);
+        if (!flow) throw new NlError(Errno.ENOENT);
+        if (acts !== undefined) flow.actions = acts;
+        const uflags = ufidFlags(a);
+        // The reply is built before CLEAR, so it reports the stats being cleared.
+        const reply = mustNotify(req) ? fill(flow, headerIfindex(req.fixed), req.portid, req.msg.seq, 0, cmd('set'), uflags) : undefined;
+        if (a.get('clear')) flow.stats.clear();
+        if (reply) notify(req, reply);
+      },
+      // kernel: ovs_flow_cmd_get()
+      [cmd('get')]: (req) => {
+        const a = req.attrs;
+        const lg = probeLog(a);
+        const ufid = ufidOf(a);
+        const keyAttr = a.get('key');
+        let key: Buffer | undefined;
+        if (keyAttr) key = codec.getKey(keyAttr, lg);
+        else if (!ufid) throw new NlError(Errno.EINVAL);
+        const dp = dpOf(req);
+        const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(key!);
+        if (!flow) throw new NlError(Errno.ENOENT);
+        req.out.unicast(fill(flow, headerIfindex(req.fixed), req.portid, req.msg.seq, 0, cmd('get'), ufidFlags(a)));
+      },
+      // kernel: ovs_flow_cmd_del()
+      [cmd('del')]: (req) => {
+        const a = req.attrs;
+        const lg = probeLog(a);
+        const ufid = ufidOf(a);
+        const keyAttr = a.get('key');
+        const key = keyAttr ? codec.getKey(keyAttr, lg) : undefined;
+        const dp = dpOf(req);
+        if (!keyAttr && !ufid) {
+          dp.table.flush();
+          return;
+        }
+        const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(key!);
+        if (!flow) throw new NlError(Errno.ENOENT);
+        const reply = mustNotify(req)
+          ? fill(flow, headerIfindex(req.fixed), req.portid, req.msg.seq, 0, cmd('del'), ufidFlags(a)) : undefined;
+        dp.table.remove(flow);
+        if (reply) notify(req, reply);
+      },
+    },
+    dumpit: {
+      // kernel: ovs_flow_cmd_dump()
+      [cmd('get')]: function* (req) {
+        const attrs = parseLiberal(req.msg.bytes.subarray(req.attrBase), set, set.maxType, { base: req.attrBase, extack: req.extack });
+        const uflags = ufidFlags(attrs);
+        const dpIfindex = headerIfindex(req.fixed);
+        const dp = ctx.net.byIfindex(dpIfindex);
+        if (!dp) throw new NlError(Errno.ENODEV);
+        for (const flow of (dp.table as FlowTable<A>).dump()) {
+          yield fill(flow, dpIfindex, req.portid, req.msg.seq, NLM_F.MULTI, cmd('get'), uflags);
+        }
+      },
+    },
+  };
+}
