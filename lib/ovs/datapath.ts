@@ -5,8 +5,8 @@ import type { Vport } from './vport';
 
 /** OVSP_LOCAL: the datapath's own internal port. */
 export const OVSP_LOCAL = 0;
-/** DP_MAX_PORTS: port numbers are below this. */
-export const DP_MAX_PORTS = 65536;
+/** DP_MAX_PORTS (USHRT_MAX, datapath.h): port numbers are below this (65535 itself is EINVAL/EFBIG). */
+export const DP_MAX_PORTS = 0xffff;
 /** DP_VPORT_HASH_BUCKETS: the port hash the kernel dumps in bucket order. */
 const DP_VPORT_HASH_BUCKETS = 1024;
 /** MC_DEFAULT_HASH_ENTRIES: default masks-cache size. */

@@ -1,10 +1,16 @@
 import type { NlWriter } from '../nl/writer';
 import type { Attr } from '../schema/validate';
+import type { KeyRange } from './flow-key';
 import type { MaskSpec } from './flow-table';
 
-/** SwFlowMatch is what ovs_nla_get_match() produces: the unmasked key and its mask. */
-export interface SwFlowMatch {
+/** FlowLookupKey is an unmasked key and the byte range its attributes touched. */
+export interface FlowLookupKey {
   key: Buffer;
+  range: KeyRange;
+}
+
+/** FlowMatch is what ovs_nla_get_match() produces: the unmasked key, its range and its mask. */
+export interface FlowMatch extends FlowLookupKey {
   mask: MaskSpec;
 }
 
@@ -15,9 +21,9 @@ export interface SwFlowMatch {
  */
 export interface FlowCodec<A> {
   /** ovs_nla_get_match() with a mask (NEW/SET): the mask is generated exact when absent. */
-  getMatch(key: Attr, mask: Attr | undefined, log: boolean): SwFlowMatch;
+  getMatch(key: Attr, mask: Attr | undefined, log: boolean): FlowMatch;
   /** ovs_nla_get_match() without a mask (GET/DEL by key): the unmasked key only. */
-  getKey(key: Attr, log: boolean): Buffer;
+  getKey(key: Attr, log: boolean): FlowLookupKey;
   /** maskKey is ovs_flow_mask_key(full=true): key AND mask over the whole layout. */
   maskKey(key: Buffer, mask: MaskSpec): Buffer;
   /** ovs_nla_copy_actions() validated against the masked key. */

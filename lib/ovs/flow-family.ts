@@ -10,6 +10,7 @@ import type { OvsNet } from './datapath';
 import { headerIfindex, ovsMessage } from './context';
 import type { FlowCodec } from './flow-codec';
 import { monotonicMs, usedTime, type MonotonicClock } from './flow-stats';
+import { cmpKey, cmpUnmaskedKey } from './flow-key';
 import { Flow, FlowTable } from './flow-table';
 
 const log = createDebug('ovs-dpemu:ovs:flow');
@@ -54,10 +55,13 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
   function fill(flow: Flow<A>, dpIfindex: number, portid: number, seq: number, flags: number, command: number, uflags: number): Buffer {
     const w = ovsMessage(fam, command, flags, seq, portid, dpIfindex);
     // ovs_nla_put_identifier()
-    if (flow.ufid) w.attr(T('ufid'), flow.ufid);
+    const ufid = flow.ufid;
+    if (ufid) w.attr(T('ufid'), ufid);
     else codec.putKey(w, T('key'), flow.unmaskedKey!, flow.unmaskedKey!, false);
-    if (flow.ufid && !(uflags & omit('omit-key'))) codec.putKey(w, T('key'), flow.key, flow.key, false);
-    if (!(uflags & omit('omit-mask'))) codec.putKey(w, T('mask'), flow.key, flow.mask.key, true);
+    const needKey = (ufid && !(uflags & omit('omit-key'))) || !(uflags & omit('omit-mask'));
+    const key = needKey ? flow.key : undefined;
+    if (ufid && !(uflags & omit('omit-key'))) codec.putKey(w, T('key'), key!, key!, false);
+    if (!(uflags & omit('omit-mask'))) codec.putKey(w, T('mask'), key!, flow.mask.key, true);
     // ovs_flow_cmd_fill_stats()
     const st = flow.stats.read();
     const e = new AttrEncoder(w, set);
@@ -104,16 +108,20 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
         let flow = ufid ? dp.table.lookupUfid(ufid) : undefined;
         flow ??= dp.table.lookup(match.key);
         if (!flow) {
-          const created = new Flow<A>(maskedKey, ufid, ufid ? undefined : Buffer.from(match.key), acts);
+          const unmasked = ufid ? undefined : { key: match.key, start: match.range.start, end: match.range.end };
+          const created = new Flow<A>(maskedKey, ufid, unmasked, acts, match.key.length);
           dp.table.insert(created, match.mask);
           if (mustNotify(req)) notify(req, fill(created, dpIfindex, req.portid, req.msg.seq, 0, cmd('new'), uflags));
           return;
         }
         if (req.msg.flags & (NLM_F.CREATE | NLM_F.EXCL)) throw new NlError(Errno.EEXIST);
-        // kernel: ovs_flow_cmp()
-        const same = flow.ufid ? flow.key.equals(maskedKey) && flow.mask.sameAs(match.mask) : flow.unmaskedKey!.equals(match.key);
+        // kernel: ovs_flow_cmp(): a UFID flow's masked key against the request's key, else the
+        // unmasked keys, both over the request key's range.
+        const same = flow.isKeyIdentified
+          ? cmpUnmaskedKey(flow.unmaskedKey!, match.key, match.range)
+          : cmpKey(flow.key, match.key, match.range.start, match.range.end);
         if (!same) {
-          flow = flow.ufid ? undefined : dp.table.lookupExact(match.key);
+          flow = flow.isKeyIdentified ? dp.table.lookupExact(match.key, match.range) : undefined;
           if (!flow) throw new NlError(Errno.ENOENT);
         }
         flow.actions = acts;
@@ -136,7 +144,7 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
           acts = codec.copyActions(actsAttr, codec.maskKey(match.key, match.mask), lg);
         }
         const dp = dpOf(req);
-        const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(match!.key);
+        const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(match!.key, match!.range);
         if (!flow) throw new NlError(Errno.ENOENT);
         if (acts !== undefined) flow.actions = acts;
         const uflags = ufidFlags(a);
@@ -151,11 +159,11 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
         const lg = probeLog(a);
         const ufid = ufidOf(a);
         const keyAttr = a.get('key');
-        let key: Buffer | undefined;
+        let key;
         if (keyAttr) key = codec.getKey(keyAttr, lg);
         else if (!ufid) throw new NlError(Errno.EINVAL);
         const dp = dpOf(req);
-        const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(key!);
+        const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(key!.key, key!.range);
         if (!flow) throw new NlError(Errno.ENOENT);
         req.out.unicast(fill(flow, headerIfindex(req.fixed), req.portid, req.msg.seq, 0, cmd('get'), ufidFlags(a)));
       },
@@ -171,7 +179,7 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
           dp.table.flush();
           return;
         }
-        const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(key!);
+        const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(key!.key, key!.range);
         if (!flow) throw new NlError(Errno.ENOENT);
         const reply = mustNotify(req)
           ? fill(flow, headerIfindex(req.fixed), req.portid, req.msg.seq, 0, cmd('del'), ufidFlags(a)) : undefined;

@@ -1,3 +1,4 @@
+import { cmpUnmaskedKey, type KeyRange } from './flow-key';
 import { FlowStats } from './flow-stats';
 
 /**
@@ -45,25 +46,68 @@ export class FlowMask implements MaskSpec {
   }
 }
 
-/** Flow is struct sw_flow. */
+/**
+ * Flow is struct sw_flow, stored compactly for million-flow tables: the masked key is kept only
+ * as the bytes of its mask's range (which is also its hash-map key), the unmasked key of a
+ * key-identified flow only over its own range, and both as one-byte strings.
+ */
 export class Flow<A> {
   readonly stats = new FlowStats();
-  /** Set when the flow is in a table; cleared on removal. */
+  /** Set when the flow is in a table. */
   mask!: FlowMask;
+  /** flow->key over mask.start..mask.end (latin1): the classifier's key. */
   maskedId = '';
+  private readonly ufidBytes?: string;
+  private readonly unmaskedBytes?: string;
 
   constructor(
-    /** flow->key: the masked key. */
-    readonly key: Buffer,
+    /** flow->key: the masked key (full layout); only its mask range is kept. */
+    private pendingKey: Buffer | undefined,
     /** Identifier: the UFID (1..16 bytes) when given … */
-    readonly ufid: Buffer | undefined,
-    /** … otherwise the unmasked key. */
-    readonly unmaskedKey: Buffer | undefined,
+    ufid: Buffer | undefined,
+    /** … otherwise the unmasked key over [start, end). */
+    unmasked: { key: Buffer; start: number; end: number } | undefined,
     public actions: A,
-  ) {}
+    private readonly keyLen: number,
+    private readonly unmaskedStart = unmasked?.start ?? 0,
+  ) {
+    this.ufidBytes = ufid?.toString('latin1');
+    this.unmaskedBytes = unmasked ? unmasked.key.toString('latin1', unmasked.start, unmasked.end) : undefined;
+  }
+
+  /** attach is called by the table: compute the classifier key and drop the full key. */
+  attach(mask: FlowMask): void {
+    this.mask = mask;
+    this.maskedId = mask.maskedId(this.pendingKey ?? Buffer.alloc(this.keyLen));
+    this.pendingKey = undefined;
+  }
+
+  /** key rebuilds flow->key (zero outside the mask range). */
+  get key(): Buffer {
+    const k = Buffer.alloc(this.keyLen);
+    k.write(this.maskedId, this.mask.start, 'latin1');
+    return k;
+  }
+
+  get ufid(): Buffer | undefined {
+    return this.ufidBytes === undefined ? undefined : Buffer.from(this.ufidBytes, 'latin1');
+  }
 
   get ufidId(): string | undefined {
-    return this.ufid?.toString('latin1');
+    return this.ufidBytes;
+  }
+
+  /** unmaskedKey rebuilds the identifier key of a flow installed without UFID. */
+  get unmaskedKey(): Buffer | undefined {
+    if (this.unmaskedBytes === undefined) return undefined;
+    const k = Buffer.alloc(this.keyLen);
+    k.write(this.unmaskedBytes, this.unmaskedStart, 'latin1');
+    return k;
+  }
+
+  /** isKeyIdentified is ovs_identifier_is_key(). */
+  get isKeyIdentified(): boolean {
+    return this.unmaskedBytes !== undefined;
   }
 }
 
@@ -187,10 +231,10 @@ export class FlowTable<A> {
 
   /** lookupExact finds a key-identified flow whose unmasked key equals `key`. */
   // kernel: ovs_flow_tbl_lookup_exact()
-  lookupExact(key: Buffer): Flow<A> | undefined {
+  lookupExact(key: Buffer, range: KeyRange): Flow<A> | undefined {
     for (const mask of this.masks) {
       const flow = this.masked(mask, key);
-      if (flow && flow.unmaskedKey && flow.unmaskedKey.equals(key)) return flow;
+      if (flow?.isKeyIdentified && cmpUnmaskedKey(flow.unmaskedKey!, key, range)) return flow;
     }
     return undefined;
   }
@@ -211,11 +255,10 @@ export class FlowTable<A> {
       this.masks.push(mask);
     }
     mask.refCount++;
-    flow.mask = mask;
-    flow.maskedId = mask.maskedId(flow.key);
+    flow.attach(mask);
     mask.flows.set(flow.maskedId, flow as Flow<unknown>);
     this.all.add(flow);
-    if (flow.ufid) this.ufids.set(flow.ufid.toString('latin1'), flow);
+    if (flow.ufidId !== undefined) this.ufids.set(flow.ufidId, flow);
   }
 
   // kernel: ovs_flow_tbl_remove() → flow_mask_remove() → tbl_mask_array_del_mask()
@@ -223,7 +266,7 @@ export class FlowTable<A> {
     const mask = flow.mask;
     mask.flows.delete(flow.maskedId);
     this.all.delete(flow);
-    if (flow.ufid) this.ufids.delete(flow.ufid.toString('latin1'));
+    if (flow.ufidId !== undefined) this.ufids.delete(flow.ufidId);
     if (--mask.refCount === 0) {
       const i = this.masks.indexOf(mask);
       const last = this.masks.pop();

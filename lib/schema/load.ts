@@ -17,7 +17,10 @@ interface RawAttr {
   'x-nla-type'?: NlaType; 'x-len'?: 'nested' | 'variable'; 'x-check-errno'?: string;
   'x-kernel-only'?: boolean; 'x-ref'?: string; 'x-policy-nested'?: boolean;
 }
-interface RawSet { name: string; 'x-parse-mode'?: ParseMode; 'x-max-type'?: number; attributes: RawAttr[] }
+interface RawSet {
+  name: string; 'x-parse-mode'?: ParseMode; 'x-max-type'?: number; 'x-allow-duplicates'?: boolean;
+  'x-ignore-above-max'?: boolean; attributes: RawAttr[];
+}
 interface RawMode { request?: { attributes?: string[]; 'x-required'?: string[] } }
 interface RawOp {
   name: string; value: number; 'attribute-set'?: string; flags?: string[]; 'x-op-flags'?: number;
@@ -82,6 +85,8 @@ function compileAttr(fam: string, a: RawAttr, type: number, structs: Map<string,
     policyNested: a.type === 'nest' && a['x-policy-nested'] !== false,
     multipleOf: c['x-multiple-of'],
     checkErrno: a['x-check-errno'] ? errnoByName(a['x-check-errno']) : undefined,
+    minLen: lenMode === 'variable' ? c['min-len'] : undefined,
+    maxLen: lenMode === 'variable' ? c['max-len'] : undefined,
   };
 }
 
@@ -99,6 +104,8 @@ function compileSet(fam: string, raw: RawSet, structs: Map<string, StructSpec>):
     family: fam,
     mode: raw['x-parse-mode'] ?? 'decode',
     maxType,
+    allowDuplicates: raw['x-allow-duplicates'] ?? false,
+    ignoreAboveMax: raw['x-ignore-above-max'] ?? false,
     attrs,
     byType: new Map(attrs.map((a) => [a.type, a])),
     byName: new Map(attrs.map((a) => [a.name, a])),

@@ -63,6 +63,9 @@ export interface AttrSpec {
   multipleOf?: number;
   /** errno for handler-level checks. */
   checkErrno?: number;
+  /** ovs-key sets: bounds of a `variable` attribute's length (checks.min-len / max-len → EINVAL). */
+  minLen?: number;
+  maxLen?: number;
 }
 
 /** AttrSet is an attribute space with lookup by number and by name. */
@@ -72,6 +75,10 @@ export interface AttrSet {
   mode: ParseMode;
   /** Highest attribute number (the policy's maxtype). */
   maxType: number;
+  /** ovs-key sets: a repeated type is accepted (x-allow-duplicates) instead of EINVAL. */
+  allowDuplicates: boolean;
+  /** ovs-key sets: types above maxType are skipped (x-ignore-above-max) instead of EINVAL. */
+  ignoreAboveMax: boolean;
   attrs: AttrSpec[];
   byType: Map<number, AttrSpec>;
   byName: Map<string, AttrSpec>;

@@ -1,21 +1,25 @@
 /** The megaflow classifier (flow_table.c semantics) on synthetic 16-byte keys. */
+import { flowKeyStart, SW_FLOW_KEY_SIZE } from '../../../lib/ovs/flow-key';
 import { Flow, FlowTable, type MaskSpec } from '../../../lib/ovs/flow-table';
 
+/** Test keys put their bytes where unmasked compares start for tunnel-less keys. */
+const BASE = flowKeyStart(Buffer.alloc(SW_FLOW_KEY_SIZE));
 const key = (...bytes: number[]): Buffer => {
-  const b = Buffer.alloc(16);
-  bytes.forEach((v, i) => { b[i] = v; });
+  const b = Buffer.alloc(SW_FLOW_KEY_SIZE);
+  bytes.forEach((v, i) => { b[BASE + i] = v; });
   return b;
 };
-/** A mask matching the first `n` bytes exactly, range rounded to 8 like the kernel's. */
+/** A mask matching the first `n` test bytes exactly, range rounded to 8 like the kernel's. */
 const prefixMask = (n: number): MaskSpec => {
-  const k = Buffer.alloc(16);
-  k.fill(0xff, 0, n);
-  return { key: k, start: 0, end: Math.ceil(n / 8) * 8 };
+  const k = Buffer.alloc(SW_FLOW_KEY_SIZE);
+  k.fill(0xff, BASE, BASE + n);
+  return { key: k, start: BASE, end: BASE + Math.ceil(n / 8) * 8 };
 };
+const R = { start: BASE, end: BASE + 16 };
 const and = (k: Buffer, m: MaskSpec): Buffer => Buffer.from(k.map((v, i) => v & m.key[i]));
 
 function add(t: FlowTable<string>, k: Buffer, m: MaskSpec, name: string, ufid?: Buffer): Flow<string> {
-  const f = new Flow(and(k, m), ufid, ufid ? undefined : Buffer.from(k), name);
+  const f = new Flow(and(k, m), ufid, ufid ? undefined : { key: k, start: R.start, end: R.end }, name, SW_FLOW_KEY_SIZE);
   t.insert(f, m);
   return f;
 }
@@ -52,7 +56,7 @@ describe('FlowTable', () => {
     add(t, key(1, 1), prefixMask(2), 'm2');
     add(t, key(1, 1, 1), prefixMask(3), 'm3');
     t.remove(a);
-    expect(t.masksInOrder().map((m) => m.end === 8 && m.key[2] === 0xff)).toEqual([true, false]);
+    expect(t.masksInOrder().map((m) => m.end === BASE + 8 && m.key[BASE + 2] === 0xff)).toEqual([true, false]);
   });
 
   it('exact lookups see only key-identified flows; UFID flows are found by UFID', () => {
@@ -60,9 +64,10 @@ describe('FlowTable', () => {
     const ufid = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
     add(t, key(5, 5), prefixMask(2), 'byufid', ufid);
     add(t, key(6, 6), prefixMask(2), 'bykey');
-    expect(t.lookupExact(key(5, 5))).toBeUndefined();
-    expect(t.lookupExact(key(6, 6))?.actions).toBe('bykey');
-    expect(t.lookupExact(key(6, 6, 1))).toBeUndefined(); // unmasked key differs
+    expect(t.lookupExact(key(5, 5), R)).toBeUndefined();
+    expect(t.lookupExact(key(6, 6), R)?.actions).toBe('bykey');
+    expect(t.lookupExact(key(6, 6, 1), R)).toBeUndefined(); // unmasked key differs within the range
+    expect(t.lookupExact(key(6, 6, 1), { start: BASE, end: BASE })?.actions).toBe('bykey'); // beyond the lookup range: not compared
     expect(t.lookupUfid(ufid)?.actions).toBe('byufid');
     expect(t.lookupUfid(Buffer.from('00', 'hex'))).toBeUndefined();
   });
@@ -90,8 +95,8 @@ describe('FlowTable', () => {
     add(t, key(2), prefixMask(1), 'hot');
     for (let i = 0; i < 5; i++) t.lookup(key(2));
     t.rebalance();
-    expect(t.masksInOrder()[0].end).toBe(8);
-    expect(t.masksInOrder()[0].key[1]).toBe(0);
+    expect(t.masksInOrder()[0].end).toBe(BASE + 8);
+    expect(t.masksInOrder()[0].key[BASE + 1]).toBe(0);
     expect(t.lookupStats(key(2), 0, 0).nMaskHit).toBe(1);
   });
 

@@ -44,7 +44,7 @@ describe('vport new', () => {
   it.each<[string, (w: NlWriter) => void, number, number | null]>([
     ['without upcall-pid → EINVAL', (w) => w.attrString(A('name'), 'x').attrU32(A('type'), T('internal')), 22, null],
     ['ifindex on a non-internal type → EOPNOTSUPP', port('eth9', T('netdev'), (w) => w.attrS32(A('ifindex'), 40)), 95, null],
-    ['port number 65536 → EFBIG', port('eth9', T('netdev'), (w) => w.attrU32(A('port-no'), 65536)), 27, null],
+    ['port number 65535 (DP_MAX_PORTS) → EFBIG', port('eth9', T('netdev'), (w) => w.attrU32(A('port-no'), 65535)), 27, null],
     ['missing datapath → ENODEV', port('eth9'), 19, 999],
     ['port-no 0 asks for the lowest free number (eth9 becomes port 1)', port('eth9', T('netdev'), (w) => w.attrU32(A('port-no'), 0)), 0, null],
     ['unknown vport type → EAFNOSUPPORT', port('eth9', 77), 97, null],
