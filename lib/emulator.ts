@@ -10,6 +10,9 @@ import type { SchemaRegistry } from './schema/model';
 import { OvsNet } from './ovs/datapath';
 import { datapathHandlers } from './ovs/datapath-family';
 import { vportHandlers } from './ovs/vport-family';
+import { flowHandlers } from './ovs/flow-family';
+import { kernelFlowCodec } from './ovs/flow-codec-kernel';
+import type { MonotonicClock } from './ovs/flow-stats';
 import type { OvsContext } from './ovs/context';
 import { SysfsNetdevs, VirtualDevices, type DeviceFactory, type HostNetdevs } from './ovs/netdev';
 import type { VportTypes } from './ovs/vport';
@@ -28,6 +31,8 @@ export interface EmulatorOptions {
   devices?: DeviceFactory;
   /** Folder of the YAML schemas (tests may point elsewhere). */
   schemaDir?: string;
+  /** CLOCK_MONOTONIC in ms (flow `used` times); tests and replay inject their own. */
+  clock?: MonotonicClock;
 }
 
 /**
@@ -76,9 +81,11 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
     this.genl.register('nlctrl', ctrlHandlers(this.genl));
     this.genl.register('ovs_datapath', datapathHandlers(this.ovs));
     this.genl.register('ovs_vport', vportHandlers(this.ovs));
+    const flowFamily = this.registry.family('ovs_flow');
+    this.genl.register('ovs_flow', flowHandlers({ net, family: flowFamily, codec: kernelFlowCodec(flowFamily), clock: opts.clock }));
     // These families exist as in the kernel (clients look them up at start-up); their commands
-    // answer EOPNOTSUPP until the flow, packet and meter handlers are registered.
-    for (const name of ['ovs_flow', 'ovs_packet', 'ovs_meter', 'ovs_ct_limit']) {
+    // answer EOPNOTSUPP until the packet and meter handlers are registered.
+    for (const name of ['ovs_packet', 'ovs_meter', 'ovs_ct_limit']) {
       if (this.registry.families.some((f) => f.name === name)) this.genl.register(name, {});
     }
   }

@@ -19,7 +19,7 @@ interface RawAttr {
 }
 interface RawSet {
   name: string; 'x-parse-mode'?: ParseMode; 'x-max-type'?: number; 'x-allow-duplicates'?: boolean;
-  'x-ignore-above-max'?: boolean; attributes: RawAttr[];
+  'x-ignore-above-max'?: boolean; 'x-unpadded-last'?: boolean; attributes: RawAttr[];
 }
 interface RawMode { request?: { attributes?: string[]; 'x-required'?: string[] } }
 interface RawOp {
@@ -106,6 +106,7 @@ function compileSet(fam: string, raw: RawSet, structs: Map<string, StructSpec>):
     maxType,
     allowDuplicates: raw['x-allow-duplicates'] ?? false,
     ignoreAboveMax: raw['x-ignore-above-max'] ?? false,
+    unpaddedLast: raw['x-unpadded-last'] ?? false,
     attrs,
     byType: new Map(attrs.map((a) => [a.type, a])),
     byName: new Map(attrs.map((a) => [a.name, a])),

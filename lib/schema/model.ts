@@ -79,6 +79,8 @@ export interface AttrSet {
   allowDuplicates: boolean;
   /** ovs-key sets: types above maxType are skipped (x-ignore-above-max) instead of EINVAL. */
   ignoreAboveMax: boolean;
+  /** ovs-key sets: a last attribute without its padding is accepted (x-unpadded-last: `rem > 0`). */
+  unpaddedLast: boolean;
   attrs: AttrSpec[];
   byType: Map<number, AttrSpec>;
   byName: Map<string, AttrSpec>;

@@ -255,7 +255,7 @@ export type OvsAttrVisitor = (attr: Attr, spec: AttrSpec | undefined, last: bool
  * a type above the max is EINVAL (skipped with x-ignore-above-max), a kernel-only type is EINVAL,
  * a repeat is EINVAL (accepted with x-allow-duplicates), a fixed length must match exactly and a
  * variable one stay within checks.min-len/max-len (EINVAL); leftover bytes are EINVAL after the
- * loop. A type the set does not list expects length 0, as the kernel tables do; type 0 reaches
+ * loop, and so is a last attribute without its padding unless the set says x-unpadded-last. A type the set does not list expects length 0, as the kernel tables do; type 0 reaches
  * `visit` (the handlers refuse it). `visit` runs for each attribute in order, before the next is
  * checked, as the kernel handles them. With `nz`, all-zero attributes are skipped after the
  * length check (mask parsing) and do not count as seen.
@@ -283,7 +283,8 @@ export function walkOvsAttrs(buf: Buffer, set: AttrSet, base: number, visit: Ovs
     seen.add(attr.type);
     visit(attr, spec, NLA_HDRLEN + len === buf.length - (attr.offset - base));
   });
-  if (rem !== 0) throw new NlError(Errno.EINVAL);
+  // rem < 0: the last attribute lacks its padding; parsers that test `rem > 0` let it pass.
+  if (rem > 0 || (rem < 0 && !set.unpaddedLast)) throw new NlError(Errno.EINVAL);
 }
 
 /**

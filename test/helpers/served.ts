@@ -45,18 +45,25 @@ export class ServedEmulator {
     if (!this.log.includes('serving on')) throw new Error(`serve did not start: ${this.log}`);
   }
 
+  /**
+   * inNetns runs argv in the namespace with stderr on the same pipe as stdout, so the lines
+   * keep the order a terminal (and the oracle's transcripts) show.
+   */
+  private inNetns(argv: string[], env: NodeJS.ProcessEnv = {}): CmdResult {
+    const r = spawnSync('ip', ['netns', 'exec', this.netns, 'sh', '-c', 'exec "$@" 2>&1', 'sh', ...argv], {
+      encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120000, maxBuffer: 1 << 30,
+    });
+    return { out: normalise((r.stdout ?? '') + (r.stderr ?? '')), rc: r.status ?? -1 };
+  }
+
   /** sh runs a plain command inside the namespace (ip link …). */
   sh(cmd: string[]): CmdResult {
-    const r = spawnSync('ip', ['netns', 'exec', this.netns, ...cmd], { encoding: 'utf8' });
-    return { out: (r.stdout ?? '') + (r.stderr ?? ''), rc: r.status ?? -1 };
+    return this.inNetns(cmd);
   }
 
   /** run runs a client command in the namespace with the shim, as `ovs-dpemu exec -- CMD`. */
   run(cmd: string[], env: NodeJS.ProcessEnv = {}): CmdResult {
-    const r = spawnSync('ip', ['netns', 'exec', this.netns, process.execPath, CLI, 'exec', '--socket', this.socket, '--', ...cmd], {
-      encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60000,
-    });
-    return { out: normalise((r.stdout ?? '') + (r.stderr ?? '')), rc: r.status ?? -1 };
+    return this.inNetns([process.execPath, CLI, 'exec', '--socket', this.socket, '--', ...cmd], env);
   }
 
   async stop(): Promise<void> {

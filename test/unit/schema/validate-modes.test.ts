@@ -94,6 +94,15 @@ describe('ovs-key set flags', () => {
     expect(walk(set(s), buf)).toBe(want);
   });
 
+  it('x-unpadded-last: a last attribute without its padding passes where the kernel tests rem > 0', () => {
+    const unpadded = Buffer.concat([nla(1, u32(1)), Buffer.from([7, 0, 2, 0, 0x61, 0x62, 0x63])]); // userspace(3 bytes), no pad
+    expect(set('action-attrs').unpaddedLast).toBe(true);
+    expect(walk(set('action-attrs'), unpadded)).toBe('ok');
+    expect(walk(set('sample-attrs'), unpadded)).toBe('EINVAL'); // validate_and_copy_sample: if (rem)
+    expect(walk(set('key-attrs'), Buffer.from([5, 0, 5, 0, 0]))).toBe('EINVAL'); // __parse_flow_nlattrs: if (rem)
+    expect(walk(set('action-attrs'), Buffer.concat([nla(1, u32(1)), Buffer.alloc(2)]))).toBe('EINVAL'); // rem > 0
+  });
+
   it('nz drops an all-zero attribute before the variable bounds (a zero MPLS mask of 16 bytes)', () => {
     const mpls = T('key-attrs', 'mpls');
     expect(walk(set('key-attrs'), nla(mpls, Buffer.alloc(16)), true)).toBe('ok');

@@ -1,0 +1,56 @@
+/**
+ * Replays every oracle transcript of Debian's ovs-dpctl (test/captures/kernel-6.12-*.out.txt):
+ * each framed command runs again, in order, against `ovs-dpemu serve` in a fresh namespace, and
+ * must print what it printed against the real Linux 6.12 datapath and exit the same way.
+ * Normalised: OVS log timestamps; the line order of dump-flows (the kernel walks a hash table
+ * with a random seed, so its order is arbitrary).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { isRoot, REPO, ServedEmulator, type CmdResult } from '../helpers/served';
+
+interface Step { cmd: string[]; want: CmdResult }
+
+/** steps reads `### CMD` / output / `### rc=N` frames; the command line is split on spaces (no argument has one). */
+function steps(file: string): Step[] {
+  const out: Step[] = [];
+  let cmd: string[] | undefined;
+  let text = '';
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const end = /^### rc=(\d+)$/.exec(line);
+    if (end && cmd) {
+      out.push({ cmd, want: { out: text.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\|/gm, 'TIMESTAMP|'), rc: Number(end[1]) } });
+      cmd = undefined;
+    } else if (line.startsWith('### ') && !line.startsWith('### unexpected')) {
+      cmd = line.slice(4).replace(/ \(expect failure\)$/, '').trim().split(/ +/);
+      text = '';
+    } else if (cmd) {
+      text += `${line}\n`;
+    }
+  }
+  return out;
+}
+
+const sortDump = (cmd: string[], r: CmdResult): CmdResult =>
+  cmd[1] === 'dump-flows' ? { ...r, out: r.out.split('\n').filter((l) => l).sort().join('\n') } : r;
+
+const transcripts = ['kernel-6.12-basic.out.txt']
+  .map((f) => path.join(REPO, 'test', 'captures', f))
+  .filter((f) => steps(f).every((s) => ['ovs-dpctl', 'ip'].includes(s.cmd[0])) && steps(f).length > 0);
+
+const maybe = isRoot() ? describe : describe.skip;
+
+maybe.each(transcripts.map((f) => [path.basename(f), f]))('transcript %s', (_name, file) => {
+  const emu = new ServedEmulator('tx');
+  beforeAll(async () => {
+    await emu.start();
+  });
+  afterAll(async () => {
+    await emu.stop();
+  });
+
+  it.each(steps(file).map((s, i) => [`${i + 1}: ${s.cmd.join(' ')}`.slice(0, 160), s] as const))('%s', (_n, s) => {
+    const got = s.cmd[0] === 'ip' ? emu.sh(s.cmd) : emu.run(s.cmd);
+    expect(sortDump(s.cmd, got)).toEqual(sortDump(s.cmd, s.want));
+  });
+});
