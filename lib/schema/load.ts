@@ -36,12 +36,15 @@ interface RawFamily {
   operations?: { list: RawOp[] }; 'mcast-groups'?: { list: { name: string; 'x-id': number }[] };
 }
 
+let defaultDir: string | undefined;
+
 /** Repository folder holding the YAML files, found relative to this file (lib/ or dist/lib/). */
 export function defaultSchemaDir(): string {
+  if (defaultDir) return defaultDir;
   let dir = __dirname;
   for (let i = 0; i < 5; i++) {
     const candidate = path.join(dir, 'netlink-schemas');
-    if (fs.existsSync(path.join(candidate, 'meta', 'schema.yaml'))) return candidate;
+    if (fs.existsSync(path.join(candidate, 'meta', 'schema.yaml'))) return (defaultDir = candidate);
     dir = path.dirname(dir);
   }
   throw new Error('netlink-schemas/ not found');

@@ -197,7 +197,9 @@ export class Session implements NlSocket {
       return;
     }
     this.dump = { req, source, inlineDone, exhausted: false, errno: 0, finished: false };
-    this.pumpDump(1);
+    // The kernel queues one skb here and the rest from recvmsg(); queueing what fits now gives
+    // the client the same datagrams with fewer refill round trips through the shim.
+    this.pumpDump();
   }
 
   /** pumpDump produces up to `chunks` dump datagrams, stopping when the client's queue is full. */

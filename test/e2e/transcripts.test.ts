@@ -3,7 +3,9 @@
  * each framed command runs again, in order, against `ovs-dpemu serve` in a fresh namespace, and
  * must print what it printed against the real Linux 6.12 datapath and exit the same way.
  * Normalised: OVS log timestamps; the line order of dump-flows (the kernel walks a hash table
- * with a random seed, so its order is arbitrary).
+ * with a random seed, so its order is arbitrary). Transcripts that also run other programs
+ * (bash pipelines, python) are replayed by their own suites. Runs from the repository root, where
+ * the oracle scripts' relative file arguments (test/captures/scripts/*.txt) resolve.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -24,7 +26,8 @@ function steps(file: string): Step[] {
     } else if (line.startsWith('### ') && !line.startsWith('### unexpected')) {
       cmd = line.slice(4).replace(/ \(expect failure\)$/, '').trim().split(/ +/);
       text = '';
-    } else if (cmd) {
+    } else if (cmd && !line.startsWith('## dmesg: ')) {
+      // "## dmesg:" lines are the kernel log the oracle appended, not the command's output.
       text += `${line}\n`;
     }
   }
@@ -34,7 +37,8 @@ function steps(file: string): Step[] {
 const sortDump = (cmd: string[], r: CmdResult): CmdResult =>
   cmd[1] === 'dump-flows' ? { ...r, out: r.out.split('\n').filter((l) => l).sort().join('\n') } : r;
 
-const transcripts = ['kernel-6.12-basic.out.txt']
+const transcripts = fs.readdirSync(path.join(REPO, 'test', 'captures'))
+  .filter((f) => /^kernel-6\.12-.*\.out\.txt$/.test(f))
   .map((f) => path.join(REPO, 'test', 'captures', f))
   .filter((f) => steps(f).every((s) => ['ovs-dpctl', 'ip'].includes(s.cmd[0])) && steps(f).length > 0);
 
