@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { native } from './native';
 import { preloadLibrary } from './paths';
+import { framesFromHex, framesFromPcap, inject } from './inject';
 import { startServer, type DeviceMode } from './server';
 import { defaultSocketPath, SOCKET_ENV } from './transport/socket-path';
 
@@ -26,7 +27,7 @@ export function shimEnv(socket: string, base: NodeJS.ProcessEnv = process.env): 
   return { ...base, LD_PRELOAD: preload, [SOCKET_ENV]: socket };
 }
 
-function serve(argv: { socket: string; netns?: string; cpus?: number; devices: DeviceMode }): void {
+function serve(argv: { socket: string; netns?: string; cpus?: number; numaNodes?: number; devices: DeviceMode }): void {
   if (argv.netns && process.env[IN_NETNS_ENV] !== argv.netns) {
     // `ip netns exec` also gives the child a /sys of that namespace, which the netdev lookups read.
     if (!fs.existsSync(`/run/netns/${argv.netns}`)) {
@@ -40,7 +41,7 @@ function serve(argv: { socket: string; netns?: string; cpus?: number; devices: D
     child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
     return;
   }
-  const srv = startServer({ socket: argv.socket, cpus: argv.cpus, devices: argv.devices });
+  const srv = startServer({ socket: argv.socket, cpus: argv.cpus, numaNodes: argv.numaNodes, devices: argv.devices });
   process.stderr.write(`ovs-dpemu: serving on ${argv.socket} (internal ports: ${srv.deviceMode})\n`);
   const stop = (): void => {
     srv.close();
@@ -66,6 +67,19 @@ function exec(argv: { socket: string; command: string[] }): void {
   child.on('exit', (code, signal) => finish(code ?? 128 + (signal ? (require('os').constants.signals[signal] as number) : 0)));
 }
 
+async function injectCmd(argv: { socket: string; port: string; pcap?: string; hex?: string[]; count: number; rate?: number }): Promise<void> {
+  const frames = argv.pcap ? framesFromPcap(argv.pcap) : framesFromHex(argv.hex ?? []);
+  const tty = process.stderr.isTTY;
+  const s = await inject({
+    socket: argv.socket, port: argv.port, frames, count: argv.count, rate: argv.rate,
+    onProgress: (n, t) => {
+      if (tty) process.stderr.write(`\rinjected ${n}/${t}`);
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  process.stdout.write(`${s.sent} frames into ${argv.port}: hit ${s.hit}, missed ${s.missed}, lost ${s.lost}, dropped ${s.dropped}\n`);
+}
+
 /** main parses the command line (exported for tests). */
 export function main(args: string[] = hideBin(process.argv)): void {
   const socketOpt = {
@@ -79,7 +93,8 @@ export function main(args: string[] = hideBin(process.argv)): void {
     .command('serve', 'run the emulator until SIGINT/SIGTERM', (y) => y
       .option('socket', socketOpt)
       .option('netns', { type: 'string', describe: 'run inside this network namespace (created if missing); internal ports appear there' })
-      .option('cpus', { type: 'number', describe: 'simulated CPU count (nr_cpu_ids); default: the host\'s' })
+      .option('cpus', { type: 'number', describe: 'simulated CPU count (nr_cpu_ids); packets are spread over them by flow hash (RSS); default: the host\'s' })
+      .option('numa-nodes', { type: 'number', describe: 'simulated NUMA nodes (per-node flow stats shards); CPUs are split into contiguous blocks; default 1' })
       .option('devices', { choices: ['auto', 'tap', 'virtual'] as const, default: 'auto' as const, describe: 'internal ports as TAP devices (needs CAP_NET_ADMIN), in memory only, or TAP when possible' })
       .example('$0 serve --netns dpemu', 'serve in namespace dpemu; run clients with `ip netns exec dpemu ovs-dpemu exec -- …`'),
     (argv) => serve(argv))
@@ -87,6 +102,23 @@ export function main(args: string[] = hideBin(process.argv)): void {
       .option('socket', socketOpt)
       .example('$0 exec -- ovs-dpctl show', 'show datapaths of the running (or an embedded) emulator'),
     (argv) => exec({ socket: argv.socket, command: argv._.slice(1).map(String) }))
+    .command('inject', 'put frames into a vport of the running emulator, as if its device received them', (y) => y
+      .option('socket', socketOpt)
+      .option('port', { type: 'string', demandOption: true, describe: 'vport (device) name, e.g. p1' })
+      .option('pcap', { type: 'string', describe: 'pcap or pcapng file of Ethernet frames' })
+      .option('hex', { type: 'string', array: true, describe: 'frame(s) as hex (repeatable)' })
+      .option('count', { type: 'number', default: 1, describe: 'send the frame list this many times' })
+      .option('rate', { type: 'number', describe: 'frames per second (default: as fast as possible)' })
+      .check((a) => (a.pcap || a.hex?.length ? true : 'give --pcap FILE or --hex FRAME'))
+      .example('$0 inject --port p1 --pcap arp.pcap --count 100 --rate 50', ''),
+    async (argv) => {
+      try {
+        await injectCmd(argv);
+      } catch (e) {
+        process.stderr.write(`ovs-dpemu: inject: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      }
+    })
     .command('env', 'print the shell exports that send a shell\'s commands to the emulator', (y) => y.option('socket', socketOpt),
       (argv) => {
         const env = shimEnv(argv.socket, {});

@@ -11,13 +11,19 @@ import { OvsNet } from './ovs/datapath';
 import { datapathHandlers } from './ovs/datapath-family';
 import { vportHandlers } from './ovs/vport-family';
 import { flowHandlers } from './ovs/flow-family';
+import { meterHandlers } from './ovs/meter-family';
+import { ctLimitHandlers } from './ovs/ct-limit-family';
 import { kernelFlowCodec } from './ovs/flow-codec-kernel';
-import type { MonotonicClock } from './ovs/flow-stats';
+import { CpuTopology, monotonicMs, type MonotonicClock } from './ovs/flow-stats';
+import { ConnTracker } from './ovs/conntrack-exec';
+import { PacketPath } from './ovs/dp-process';
+import { packetHandlers } from './ovs/packet-family';
+import { ovsMeterExecute } from './ovs/meter';
 import type { OvsContext } from './ovs/context';
 import { SysfsNetdevs, VirtualDevices, type DeviceFactory, type HostNetdevs } from './ovs/netdev';
 import type { VportTypes } from './ovs/vport';
 import { Session, type SessionHost } from './transport/session';
-import { SocketError, type DatagramSink, type NetlinkEndpoint, type NlSocket, type PeerCred } from './transport/transport';
+import { InjectOutcome, SocketError, type DatagramSink, type NetlinkEndpoint, type NlSocket, type PeerCred } from './transport/transport';
 
 const log = createDebug('ovs-dpemu:emulator');
 
@@ -33,6 +39,13 @@ export interface EmulatorOptions {
   schemaDir?: string;
   /** CLOCK_MONOTONIC in ms (flow `used` times); tests and replay inject their own. */
   clock?: MonotonicClock;
+  /** Simulated NUMA nodes (flow stats shards); CPUs are split into contiguous blocks. */
+  numaNodes?: number;
+  /**
+   * max_meters_allowed of each datapath (OVS_METER_ATTR_MAX_METERS); default: the kernel's
+   * formula on this machine's RAM (200000 with more than ~420 MB).
+   */
+  maxMeters?: number;
 }
 
 /**
@@ -45,6 +58,9 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
   readonly genl: Genetlink;
   readonly ovs: OvsContext;
   readonly nrCpus: number;
+  readonly topology: CpuTopology;
+  readonly conntrack: ConnTracker;
+  readonly packets: PacketPath;
   private readonly ports = new Map<number, Session>();
   private readonly groups = new Map<number, Set<Session>>();
 
@@ -77,17 +93,47 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
         optionSet: vportFamily.set('vport-options'),
         upcallPidSpec,
       },
+      maxMeters: opts.maxMeters,
     };
     this.genl.register('nlctrl', ctrlHandlers(this.genl));
     this.genl.register('ovs_datapath', datapathHandlers(this.ovs));
     this.genl.register('ovs_vport', vportHandlers(this.ovs));
     const flowFamily = this.registry.family('ovs_flow');
     this.genl.register('ovs_flow', flowHandlers({ net, family: flowFamily, codec: kernelFlowCodec(flowFamily), clock: opts.clock }));
-    // These families exist as in the kernel (clients look them up at start-up); their commands
-    // answer EOPNOTSUPP until the packet and meter handlers are registered.
-    for (const name of ['ovs_packet', 'ovs_meter', 'ovs_ct_limit']) {
-      if (this.registry.families.some((f) => f.name === name)) this.genl.register(name, {});
-    }
+    this.genl.register('ovs_meter', meterHandlers({ net, family: this.registry.family('ovs_meter'), clock: opts.clock }));
+    this.genl.register('ovs_ct_limit', ctLimitHandlers({ family: this.registry.family('ovs_ct_limit'), limits: net.ctLimit }));
+    const clock = opts.clock ?? monotonicMs;
+    this.conntrack = new ConnTracker({ now: clock, limits: net.ctLimit, log: (m) => log('conntrack: %s', m) });
+    this.topology = new CpuTopology(this.nrCpus, opts.numaNodes ?? 1);
+    const packetFamily = this.registry.family('ovs_packet');
+    this.packets = new PacketPath({
+      net, packetFamily, topology: this.topology, conntrack: this.conntrack, clock,
+      deliver: (portid, dgram) => this.lookupPortid(portid)?.deliverFromKernel(dgram) ?? Errno.ECONNREFUSED,
+      meter: (dp, id, skb, key, now) => ovsMeterExecute(dp, skb, key, id, now),
+    });
+    this.genl.register('ovs_packet', packetHandlers(net, packetFamily, this.packets));
+  }
+
+  /**
+   * receiveFrame is a frame arriving on the device `dev` (an internal port's TAP: the host
+   * transmitted it): the vport owning the device hands it to its datapath.
+   */
+  receiveFrame(devName: string, frame: Buffer): number {
+    const found = this.ovs.net.locateVport(devName);
+    if (!found) return Errno.ENODEV;
+    return this.packets.receive(found.dp, found.vport, frame);
+  }
+
+  /** inject runs a frame through the vport `port` (see NetlinkEndpoint.inject). */
+  inject(cred: PeerCred, port: string, frame: Buffer): number {
+    if (!cred.netAdmin) return -Errno.EPERM;
+    const found = this.ovs.net.locateVport(port);
+    if (!found) return -Errno.ENODEV;
+    const s = found.dp.stats;
+    const [hit, lost] = [s.nHit, s.nLost];
+    if (this.packets.receive(found.dp, found.vport, Buffer.from(frame))) return InjectOutcome.Dropped;
+    if (s.nHit !== hit) return InjectOutcome.Hit;
+    return s.nLost !== lost ? InjectOutcome.Lost : InjectOutcome.Missed;
   }
 
   /** openSocket is socket(AF_NETLINK, …, NETLINK_GENERIC) for a client. */

@@ -13,6 +13,7 @@ export type DeviceMode = 'auto' | 'tap' | 'virtual';
 export interface ServerOptions {
   socket: string;
   cpus?: number;
+  numaNodes?: number;
   devices?: DeviceMode;
 }
 
@@ -29,8 +30,13 @@ export function startServer(opts: ServerOptions): RunningServer {
   const host = new SysfsNetdevs();
   const wantTap = opts.devices === 'tap' || (opts.devices !== 'virtual' && canCreateTaps());
   if (opts.devices === 'tap' && !canCreateTaps()) throw new Error('cannot create TAP devices (need CAP_NET_ADMIN and /dev/net/tun)');
-  const devices = wantTap ? new TapDevices(host) : new VirtualDevices(host);
-  const emulator = new Emulator({ cpus: opts.cpus, host, devices });
+  // Frames the host sends into an internal port's TAP enter that port's datapath.
+  let receive: (dev: string, frame: Buffer) => void = () => undefined;
+  const devices = wantTap ? new TapDevices(host, (dev, frame) => receive(dev.name, frame)) : new VirtualDevices(host);
+  const emulator = new Emulator({ cpus: opts.cpus, numaNodes: opts.numaNodes, host, devices });
+  receive = (dev, frame) => {
+    emulator.receiveFrame(dev, frame);
+  };
   const shim = new ShimServer(emulator, { path: opts.socket });
   shim.listen();
   log('listening on %s (internal ports: %s)', opts.socket, wantTap ? 'tap' : 'virtual');

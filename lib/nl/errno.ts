@@ -25,6 +25,11 @@ export const Errno = {
   ENOPROTOOPT: 92,
   EOVERFLOW: 75,
   ECONNREFUSED: 111,
+  ENOSPC: 28,
+  EPROTO: 71,
+  ENETDOWN: 100,
+  EHOSTUNREACH: 113,
+  EINPROGRESS: 115,
 } as const;
 
 export type ErrnoName = keyof typeof Errno;

@@ -10,6 +10,8 @@ export interface OvsContext {
   vportEnv: VportEnv;
   dpFamily: FamilySpec;
   vportFamily: FamilySpec;
+  /** max_meters_allowed of new datapaths; undefined = the kernel's formula on this machine's RAM. */
+  maxMeters?: number;
 }
 
 /** ovsMessage starts an OVS reply: genl header plus struct ovs_header {dp_ifindex}. */

@@ -81,7 +81,7 @@ export function datapathHandlers(ctx: OvsContext): FamilyHandlers {
       [fam.op('new').cmd]: (req) => {
         const apply = change(req);
         const name = attrString(req.attrs.get('name')) ?? '';
-        const dp = new Datapath(ctx.vportEnv.nrCpus);
+        const dp = new Datapath(ctx.vportEnv.nrCpus, ctx.maxMeters);
         let local;
         try {
           local = createVport({

@@ -1,6 +1,8 @@
 import { Errno } from '../nl/errno';
 import { NlError } from '../nl/errors';
+import { CtLimitInfo } from './ct-limit';
 import { FlowTable } from './flow-table';
+import { MeterTable } from './meter';
 import type { Vport } from './vport';
 
 /** OVSP_LOCAL: the datapath's own internal port. */
@@ -35,9 +37,16 @@ export class Datapath {
   private readonly portSeq = new Map<number, number>();
   private nextSeq = 0;
   readonly stats: DpStats = { nHit: 0n, nMissed: 0n, nLost: 0n, nMaskHit: 0n, nCacheHit: 0n };
+  /** dp->meter_tbl (ovs_meters_init()); `maxMeters` defaults to the kernel's RAM-based formula. */
+  readonly meters: MeterTable;
 
-  constructor(readonly cpus: number) {
+  /** OVS_DP_F_DISPATCH_UPCALL_PER_CPU and OVS_DP_F_UNALIGNED bits (from the schema, set by the family). */
+  perCpuFlag = 0;
+  unalignedFlag = 0;
+
+  constructor(readonly cpus: number, maxMeters?: number) {
     this.table = new FlowTable(cpus, MC_DEFAULT_HASH_ENTRIES);
+    this.meters = new MeterTable(maxMeters);
   }
 
   get masksCacheSize(): number {
@@ -106,6 +115,8 @@ export function checkMasksCacheSize(size: number): void {
 /** OvsNet is struct ovs_net: the datapaths of one network namespace, in creation order. */
 export class OvsNet {
   readonly dps: Datapath[] = [];
+  /** ovs_net->ct_limit_info: the namespace's conntrack zone limits. */
+  readonly ctLimit = new CtLimitInfo();
 
   /** get_dp(): by the local port's ifindex. */
   byIfindex(ifindex: number): Datapath | undefined {

@@ -3,6 +3,8 @@ import createDebug from 'debug';
 import { Errno } from '../nl/errno';
 import { NlError } from '../nl/errors';
 import { native, POLL_READABLE, type FdWatcher } from '../native';
+import type { Skb } from './skb';
+import { vlanPushInside } from './upcall';
 import { sysfsDeviceStats, validDevName, VirtualDevices, type DeviceFactory, type DevStats, type HostNetdevs, type NetDevice } from './netdev';
 
 const log = createDebug('ovs-dpemu:ovs:internal-dev');
@@ -51,6 +53,11 @@ export class TapDevice implements NetDevice {
   /** send writes a frame into the host side (the datapath's output to this port). */
   send(frame: Buffer): boolean {
     return native().write(this.fd, frame) === frame.length;
+  }
+
+  /** transmit is internal_dev_recv(): the frame (with any accelerated tag pushed in) to the host. */
+  transmit(skb: Skb): void {
+    this.send(skb.vlanPresent ? vlanPushInside(skb) : skb.data);
   }
 
   destroy(): void {

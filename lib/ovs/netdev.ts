@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Errno } from '../nl/errno';
 import { NlError } from '../nl/errors';
+import type { Skb } from './skb';
 
 /** DevStats is rtnl_link_stats64's subset that struct ovs_vport_stats reports. */
 export interface DevStats {
@@ -22,6 +23,8 @@ export interface NetDevice {
   stats(): DevStats;
   /** Release the device (unregister_netdevice for internal/tunnel devices; unlink for host ones). */
   destroy(): void;
+  /** transmit is the device's xmit for a packet the datapath outputs to this port (absent: dropped). */
+  transmit?(skb: Skb): void;
 }
 
 /** HostDevice is what vport-netdev needs to know about an existing interface. */
@@ -129,6 +132,11 @@ class VirtualDevice implements NetDevice {
   constructor(readonly name: string, readonly ifindex: number, private readonly release: () => void) {}
   stats(): DevStats {
     return { ...this.counters };
+  }
+  /** An internal device delivers the frame to the (absent) host stack: it counts as received. */
+  transmit(skb: Skb): void {
+    this.counters.rxPackets++;
+    this.counters.rxBytes += BigInt(skb.len + (skb.vlanPresent ? 4 : 0));
   }
   destroy(): void {
     this.release();

@@ -146,6 +146,16 @@ export class Session implements NlSocket {
     return this.sink.deliver(dgram);
   }
 
+  /**
+   * deliverFromKernel is netlink_unicast() from a kernel socket (upcalls): a full queue drops the
+   * datagram, marks the overrun (ENOBUFS for the reader) and answers EAGAIN.
+   */
+  deliverFromKernel(dgram: Buffer): number {
+    if (this.deliver(dgram)) return 0;
+    if (!this.opt(NETLINK_OPT.NO_ENOBUFS)) this.overrun = !this.sink.signalOverrun();
+    return Errno.EAGAIN;
+  }
+
   /** deliverBroadcast is netlink_broadcast_deliver(): a full queue means overrun (ENOBUFS later). */
   deliverBroadcast(dgram: Buffer): void {
     if (this.deliver(dgram)) return;

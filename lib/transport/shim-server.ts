@@ -341,6 +341,15 @@ export class ShimServer {
           rep.value2 = dc.dstGroup > 0 && dc.dstGroup <= 32 ? (1 << (dc.dstGroup - 1)) >>> 0 : 0;
         }
         return;
+      case Op.Inject: {
+        if (!this.endpoint.inject) throw new SocketError(E.EOPNOTSUPP, 'inject: not supported');
+        const nul = req.payload.indexOf(0);
+        if (nul <= 0) throw new SocketError(E.EINVAL, 'inject: no port name');
+        const r = this.endpoint.inject(dc.cred, req.payload.toString('utf8', 0, nul), req.payload.subarray(nul + 1));
+        if (r < 0) throw new SocketError(-r, 'inject failed');
+        rep.value = r;
+        return;
+      }
       default:
         throw new SocketError(E.EOPNOTSUPP, `unknown op ${req.op}`);
     }

@@ -26,6 +26,11 @@ export enum Op {
   GetName = 7,
   /** The client closed its last fd of the socket: look for the data connection's hang-up now. */
   Closed = 8,
+  /**
+   * A frame enters a vport as if received (`ovs-dpemu inject`). Payload: the port name,
+   * NUL, the frame. Answer: value = the InjectOutcome, status -errno on failure.
+   */
+  Inject = 9,
 }
 
 /** Request flag: SEND/CONNECT carry an address in arg0 (portid) / arg1 (groups). */

@@ -70,4 +70,22 @@ export class SocketError extends Error {
 export interface NetlinkEndpoint {
   /** socket(AF_NETLINK, type, protocol). Throws SocketError(EPROTONOSUPPORT) for protocols it does not serve. */
   openSocket(cred: PeerCred, protocol: number, sink: DatagramSink): NlSocket;
+  /**
+   * inject makes `frame` arrive on the vport named `port`, as if the device had received it.
+   * Returns an {@link InjectOutcome} or a negative errno (EPERM without CAP_NET_ADMIN, ENODEV
+   * for an unknown port).
+   */
+  inject?(cred: PeerCred, port: string, frame: Buffer): number;
+}
+
+/** InjectOutcome says what happened to an injected frame. */
+export enum InjectOutcome {
+  /** It matched a flow (n_hit). */
+  Hit = 1,
+  /** It missed and the upcall was queued (n_missed). */
+  Missed = 2,
+  /** It missed and the upcall could not be delivered (n_missed and n_lost). */
+  Lost = 3,
+  /** Key extraction dropped it. */
+  Dropped = 4,
 }
