@@ -168,7 +168,7 @@ export class ConnTracker implements CtExec {
     if (!ct) return false;
     if (ct.zone !== info.zone) return false;
     if (info.helper !== undefined && ct.helper !== undefined && ct.helper !== info.helper) return false;
-    if (info.timeout && ct.timeoutPolicy !== info.timeout) return false;
+    // info->nf_ct_timeout is never set: no timeout policy exists (only its name is kept).
     const s = skbCt(skb.ct);
     if (info.force && s && ctinfo2dir(s.ctinfo) !== 0) {
       if (isConfirmed(ct)) this.remove(ct);

@@ -76,6 +76,7 @@ function getUniqueTuple(orig: CtTuple, range: NatRange, manip: number, taken: (r
  */
 // kernel: nf_nat_setup_info()
 export function natSetupInfo(ct: Conn, range: NatRange, manip: number, taken: (reply: CtTuple) => boolean): Verdict {
+  if (ct.status & IPS.CONFIRMED) return true; // can't set up NAT for a confirmed connection
   const curr = invertTuple(ct.tuples[1]);
   if (!curr) return false;
   const next = getUniqueTuple(curr, range, manip, taken);

@@ -82,6 +82,8 @@ export function datapathHandlers(ctx: OvsContext): FamilyHandlers {
         const apply = change(req);
         const name = attrString(req.attrs.get('name')) ?? '';
         const dp = new Datapath(ctx.vportEnv.nrCpus, ctx.maxMeters);
+        dp.perCpuFlag = perCpu;
+        dp.unalignedFlag = features.get('unaligned') ?? 0;
         let local;
         try {
           local = createVport({

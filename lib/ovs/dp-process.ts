@@ -125,7 +125,10 @@ export class PacketPath {
         else vport.upcallSuccess++;
       }
     }
-    if (err) dp.stats.nLost++;
+    if (err) {
+      dp.stats.nLost++;
+      log('%s: upcall %s to port id %d lost: errno %d', dp.name, info.cmd, info.portid, err);
+    }
     return err;
   }
 

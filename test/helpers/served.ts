@@ -28,19 +28,27 @@ export class ServedEmulator {
   readonly netns: string;
   readonly socket: string;
   private child?: ChildProcess;
-  log = '';
+  /** The emulator's stderr goes to a file, so a chatty DEBUG log can never block it on a full pipe. */
+  readonly logFile: string;
 
   constructor(tag: string) {
     this.netns = `dpemu-${tag}-${process.pid}`;
-    this.socket = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dpemu-')), 'emu.sock');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpemu-'));
+    this.socket = path.join(dir, 'emu.sock');
+    this.logFile = path.join(dir, 'serve.log');
+  }
+
+  /** log is what the emulator printed so far. */
+  get log(): string {
+    return fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8') : '';
   }
 
   async start(extra: string[] = []): Promise<void> {
+    const out = fs.openSync(this.logFile, 'a');
     this.child = spawn(process.execPath, [CLI, 'serve', '--socket', this.socket, '--netns', this.netns, ...extra], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', out, out],
     });
-    this.child.stdout?.on('data', (d: Buffer) => { this.log += d.toString(); });
-    this.child.stderr?.on('data', (d: Buffer) => { this.log += d.toString(); });
+    fs.closeSync(out);
     for (let i = 0; i < 200 && !this.log.includes('serving on'); i++) await new Promise((r) => setTimeout(r, 50));
     if (!this.log.includes('serving on')) throw new Error(`serve did not start: ${this.log}`);
   }
