@@ -7,7 +7,8 @@
         "native/addon.cc",
         "native/fd-watcher.cc",
         "native/seqpacket.cc",
-        "native/tap.cc"
+        "native/tap.cc",
+        "native/netns-id.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -17,6 +17,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovsdpemu::InitFdWatcher(env, exports);
   ovsdpemu::InitSeqpacket(env, exports);
   ovsdpemu::InitTap(env, exports);
+  ovsdpemu::InitNetnsId(env, exports);
   return exports;
 }
 

@@ -52,5 +52,6 @@ uint8_t* Scratch(size_t len);
 void InitFdWatcher(Napi::Env env, Napi::Object exports);
 void InitSeqpacket(Napi::Env env, Napi::Object exports);
 void InitTap(Napi::Env env, Napi::Object exports);
+void InitNetnsId(Napi::Env env, Napi::Object exports);
 
 }  // namespace ovsdpemu

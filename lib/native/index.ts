@@ -95,6 +95,11 @@ export interface NativeBinding {
   read(fd: number, max: number): Buffer | number;
   /** write(2) of one frame: bytes or -errno. */
   write(fd: number, buf: Uint8Array): number;
+  /**
+   * The nsid (peernet2id) of the namespace a TAP device lives in, seen from ours: null when it
+   * is in our namespace, -errno on failure.
+   */
+  tapNetnsId(fd: number): number | null;
   /** setns(open(path), CLONE_NEWNET) on the calling (main) thread. 0 or -errno. */
   setnsNet(path: string): number;
 }

@@ -45,6 +45,15 @@ export class TapDevice implements NetDevice {
     this.watcher.start(POLL_READABLE);
   }
 
+  /**
+   * netnsid is OVS_VPORT_ATTR_NETNSID: set when the device was moved to another namespace
+   * (`ip link set p1 netns ns1`), as peernet2id() gives it.
+   */
+  get netnsid(): number | undefined {
+    const id = native().tapNetnsId(this.fd);
+    return id === null || id < 0 ? undefined : id;
+  }
+
   /** The device's own counters: host tx is datapath rx (internal_dev's view). */
   stats(): DevStats {
     return sysfsDeviceStats(this.name);
