@@ -115,6 +115,14 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
   }
 
   /**
+   * rebalanceMasks is ovs_dp_masks_rebalance(): every datapath's masks sorted by the hits they
+   * had since the last call. The server calls it every DP_MASKS_REBALANCE_INTERVAL (4 s).
+   */
+  rebalanceMasks(): void {
+    for (const dp of this.ovs.net.dps) dp.table.rebalance();
+  }
+
+  /**
    * receiveFrame is a frame arriving on the device `dev` (an internal port's TAP: the host
    * transmitted it): the vport owning the device hands it to its datapath.
    */
