@@ -6,10 +6,10 @@ import { ovsExecuteActions } from './actions';
 import type { Datapath, OvsNet } from './datapath';
 import { OVSP_LOCAL } from './datapath';
 import type { FlowActions } from './flow-actions-buffer';
-import { newSwFlowKey, ovsKeyMacProto, SWKEY } from './flow-key';
+import { newSwFlowKey, SWKEY } from './flow-key';
 import { monotonicMs, type CpuTopology, type MonotonicClock } from './flow-stats';
 import { newFlowHashSeed, ovsFlowKeyExtract, ovsFlowKeyUpdate, skbGetHash, skbGetHashSymmetric } from './flow';
-import type { Flow } from './flow-table';
+import type { Flow, FlowTable } from './flow-table';
 import { Skb } from './skb';
 import { buildUpcall, type UpcallSink } from './upcall';
 import type { Vport } from './vport';
@@ -73,7 +73,7 @@ export class PacketPath {
 
   // kernel: ovs_dp_process_packet()
   process(dp: Datapath, skb: Skb, key: Buffer): void {
-    const table = dp.table as import('./flow-table').FlowTable<FlowActions>;
+    const table = dp.table as FlowTable<FlowActions>;
     const r = table.lookupStats(key, skbGetHash(skb, this.seed), skb.cpu, key.readUInt32LE(SWKEY.recircId.off));
     if (!r.flow) {
       const portid = this.missPortid(dp, skb);
@@ -163,8 +163,4 @@ export class PacketPath {
     vport.dev.transmit?.(skb);
   }
 
-  /** macProtoOf exposes ovs_key_mac_proto() for callers building execute requests. */
-  static macProtoOf(key: Buffer): number {
-    return ovsKeyMacProto(key);
-  }
 }
