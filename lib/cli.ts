@@ -6,6 +6,9 @@ import { native } from './native';
 import { preloadLibrary } from './paths';
 import { framesFromHex, framesFromPcap, inject } from './inject';
 import { startServer, type DeviceMode } from './server';
+import { decodeCapture } from './replay/decode';
+import { messageJson, messageText } from './replay/decode-text';
+import { recordCommand } from './replay/passthrough-recorder';
 import { defaultSocketPath, SOCKET_ENV } from './transport/socket-path';
 
 /** Set in the re-executed child of `serve --netns`, so it does not enter the namespace twice. */
@@ -27,7 +30,7 @@ export function shimEnv(socket: string, base: NodeJS.ProcessEnv = process.env): 
   return { ...base, LD_PRELOAD: preload, [SOCKET_ENV]: socket };
 }
 
-function serve(argv: { socket: string; netns?: string; cpus?: number; numaNodes?: number; devices: DeviceMode }): void {
+function serve(argv: { socket: string; netns?: string; cpus?: number; numaNodes?: number; devices: DeviceMode; record?: string }): void {
   if (argv.netns && process.env[IN_NETNS_ENV] !== argv.netns) {
     // `ip netns exec` also gives the child a /sys of that namespace, which the netdev lookups read.
     if (!fs.existsSync(`/run/netns/${argv.netns}`)) {
@@ -41,7 +44,7 @@ function serve(argv: { socket: string; netns?: string; cpus?: number; numaNodes?
     child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
     return;
   }
-  const srv = startServer({ socket: argv.socket, cpus: argv.cpus, numaNodes: argv.numaNodes, devices: argv.devices });
+  const srv = startServer({ socket: argv.socket, cpus: argv.cpus, numaNodes: argv.numaNodes, devices: argv.devices, record: argv.record });
   process.stderr.write(`ovs-dpemu: serving on ${argv.socket} (internal ports: ${srv.deviceMode})\n`);
   const stop = (): void => {
     srv.close();
@@ -96,6 +99,7 @@ export function main(args: string[] = hideBin(process.argv)): void {
       .option('cpus', { type: 'number', describe: 'simulated CPU count (nr_cpu_ids); packets are spread over them by flow hash (RSS); default: the host\'s' })
       .option('numa-nodes', { type: 'number', describe: 'simulated NUMA nodes (per-node flow stats shards); CPUs are split into contiguous blocks; default 1' })
       .option('devices', { choices: ['auto', 'tap', 'virtual'] as const, default: 'auto' as const, describe: 'internal ports as TAP devices (needs CAP_NET_ADMIN), in memory only, or TAP when possible' })
+      .option('record', { type: 'string', describe: 'write every datagram in both directions to this capture (pcap LINKTYPE_NETLINK as nlmon; FILE.pcapng adds port ids)' })
       .example('$0 serve --netns dpemu', 'serve in namespace dpemu; run clients with `ip netns exec dpemu ovs-dpemu exec -- …`'),
     (argv) => serve(argv))
     .command('exec', 'run a command with its generic netlink sockets sent to the emulator; starts an embedded emulator when none listens', (y) => y
@@ -119,11 +123,81 @@ export function main(args: string[] = hideBin(process.argv)): void {
         process.exit(1);
       }
     })
+    // --- fuzz (lib/fuzz/) ---
+    .command('fuzz', 'fuzz the emulator in-process (schema-driven requests, netlink mutators, invariants); exits 1 on findings', (y) => y
+      .option('seed', { type: 'number', describe: 'PRNG seed (default: from the clock; printed)' })
+      .option('iterations', { type: 'number', describe: 'stop after N inputs' })
+      .option('time', { type: 'number', describe: 'stop after T seconds' })
+      .option('corpus', { type: 'string', default: 'fuzz-corpus', describe: 'folder for minimised failing inputs' })
+      .option('replay', { type: 'string', array: true, describe: 'replay saved case file(s) instead of fuzzing' })
+      .option('differential', { type: 'string', describe: 'replay a real-kernel capture (pcap) and compare errno/extack per request' })
+      .option('transcript', { type: 'string', describe: 'with --differential: the capture\'s .out.txt (case names)' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no progress lines' })
+      .example('$0 fuzz --seed 1 --iterations 100000', '')
+      .example('$0 fuzz --differential test/captures/kernel-6.12-flows-errors-raw.pcap', ''),
+    async (argv) => {
+      const { fuzzMain } = await import('./fuzz/cli-fuzz');
+      process.exitCode = fuzzMain(argv);
+    })
+    // --- end fuzz ---
     .command('env', 'print the shell exports that send a shell\'s commands to the emulator', (y) => y.option('socket', socketOpt),
       (argv) => {
         const env = shimEnv(argv.socket, {});
         process.stdout.write(`export LD_PRELOAD=${env.LD_PRELOAD}\nexport ${SOCKET_ENV}=${argv.socket}\n`);
       })
+    // ---- record and decode (issue 6 items 2 and 4) ----
+    .command('record', 'run a command against the real kernel, recording its generic netlink traffic (shim passthrough mode)', (y) => y
+      .option('out', { type: 'string', default: 'ovs-dpemu-record.pcap', describe: 'capture file (pcap LINKTYPE_NETLINK as nlmon writes; FILE.pcapng adds port ids and pids)' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no summary line on stderr' })
+      .example('$0 record --out dpctl.pcap -- ovs-dpctl show', 'capture what ovs-dpctl and the kernel say'),
+    async (argv) => {
+      try {
+        const r = await recordCommand({ out: argv.out, command: argv._.slice(1).map(String), forwardSignals: true });
+        if (!argv.quiet) process.stderr.write(`ovs-dpemu: ${r.records} datagrams recorded to ${argv.out}\n`);
+        process.exit(r.code);
+      } catch (e) {
+        process.stderr.write(`ovs-dpemu: record: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      }
+    })
+    .command('decode <file>', 'print the messages of a netlink capture with names from the schemas (like tshark -V, OVS-aware)', (y) => y
+      .positional('file', { type: 'string', demandOption: true, describe: 'pcap or pcapng file (LINKTYPE_NETLINK)' })
+      .option('json', { type: 'boolean', default: false, describe: 'one JSON object per message (JSON Lines)' })
+      .option('all', { type: 'boolean', default: false, describe: 'also records of other netlink protocols, and binary values uncut' })
+      .example('$0 decode test/captures/kernel-6.12-basic.pcap', ''),
+    (argv) => {
+      try {
+        const out: string[] = [];
+        const flush = (): void => {
+          if (out.length) fs.writeSync(1, `${out.join('\n')}\n`);
+          out.length = 0;
+        };
+        for (const m of decodeCapture(fs.readFileSync(argv.file), { all: argv.all })) {
+          if (argv.json) out.push(messageJson(m));
+          else out.push(...messageText(m));
+          if (out.length > 4096) flush();
+        }
+        flush();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0);
+        process.stderr.write(`ovs-dpemu: decode: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      }
+    })
+    // ---- end of record and decode ----
+    // ---- replay (issue 6 items 3 and 5; lib/replay/replay*.ts) ----
+    .command('replay <files..>', 'replay netlink captures against a fresh emulator and compare every reply with the captured one; exits 1 on a mismatch', (y) => y
+      .positional('files', { type: 'string', array: true, demandOption: true, describe: 'pcap or pcapng files (LINKTYPE_NETLINK, e.g. tcpdump -i nlmon0)' })
+      .option('update', { type: 'boolean', default: false, describe: 'rewrite each file\'s expected replies with the emulator\'s' })
+      .option('json', { type: 'boolean', default: false, describe: 'print a JSON report instead of text' })
+      .option('verbose', { type: 'boolean', default: false, describe: 'every failure with both decoded trees, skipped exchanges, rules applied' })
+      .option('cpus', { type: 'number', describe: 'simulated CPU count (default 2, as the oracle guest)' })
+      .example('$0 replay test/captures/*.pcap', 'replay the real-kernel corpus'),
+    async (argv) => {
+      const { replayMain } = await import('./replay/replay-cli');
+      process.exitCode = await replayMain({ files: (argv.files ?? []).map(String), update: argv.update, json: argv.json, verbose: argv.verbose, cpus: argv.cpus });
+    })
+    // ---- end of replay ----
     .demandCommand(1, 'name a command: serve, exec or env')
     .strict()
     .parserConfiguration({ 'populate--': false })

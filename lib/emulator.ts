@@ -89,7 +89,7 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
           if (!found || found.vport.type === types.netdev) return undefined;
           return found.vport.type === types.internal ? 'internal' : 'tunnel';
         },
-        attachedHostDevs: new Set(),
+        attachedHostDevs: new Map(),
         optionSet: vportFamily.set('vport-options'),
         upcallPidSpec,
       },

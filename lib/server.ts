@@ -2,6 +2,7 @@ import createDebug from 'debug';
 import { Emulator } from './emulator';
 import { canCreateTaps, TapDevices } from './ovs/internal-dev';
 import { SysfsNetdevs, VirtualDevices } from './ovs/netdev';
+import { CaptureRecorder } from './replay/recorder';
 import { ShimServer } from './transport/shim-server';
 
 const log = createDebug('ovs-dpemu:server');
@@ -15,6 +16,8 @@ export interface ServerOptions {
   cpus?: number;
   numaNodes?: number;
   devices?: DeviceMode;
+  /** Capture file: every datagram in both directions (`.pcapng` → pcapng with port ids, else pcap). */
+  record?: string;
 }
 
 /** RunningServer is an emulator answering on a socket path. */
@@ -22,6 +25,8 @@ export interface RunningServer {
   emulator: Emulator;
   shim: ShimServer;
   deviceMode: 'tap' | 'virtual';
+  /** The capture being written (serve --record). */
+  recorder?: CaptureRecorder;
   close(): void;
 }
 
@@ -37,17 +42,29 @@ export function startServer(opts: ServerOptions): RunningServer {
   receive = (dev, frame) => {
     emulator.receiveFrame(dev, frame);
   };
-  const shim = new ShimServer(emulator, { path: opts.socket });
-  shim.listen();
+  const recorder = opts.record ? new CaptureRecorder(opts.record) : undefined;
+  const shim = new ShimServer(emulator, { path: opts.socket, tap: recorder?.tap });
+  try {
+    shim.listen();
+  } catch (e) {
+    recorder?.close();
+    throw e;
+  }
+  // DP_MASKS_REBALANCE_INTERVAL: the kernel re-sorts the mask array by hits every 4 s.
+  const rebalance = setInterval(() => emulator.rebalanceMasks(), 4000);
+  rebalance.unref();
   log('listening on %s (internal ports: %s)', opts.socket, wantTap ? 'tap' : 'virtual');
   return {
     emulator,
     shim,
     deviceMode: wantTap ? 'tap' : 'virtual',
+    recorder,
     close() {
+      clearInterval(rebalance);
       // Datapaths go away with the emulator, as with rmmod: their TAP devices are deleted.
       for (const dp of [...emulator.ovs.net.dps]) for (const v of dp.ports.values()) v.destroy();
       shim.close();
+      recorder?.close();
     },
   };
 }

@@ -68,13 +68,16 @@ static void resolve(void) {
 static void atfork_prepare(void) {
   fdtab_lock();
   shim_ctl_lock();
+  shim_rec_lock();
 }
 static void atfork_parent(void) {
+  shim_rec_unlock();
   shim_ctl_unlock();
   fdtab_unlock();
 }
 static void atfork_child(void) {
   atomic_store(&owner_pid, getpid());
+  shim_rec_unlock(); /* the recorder connection is shared with the parent: records are atomic */
   shim_ctl_child();
   fdtab_unlock();
 }
@@ -103,6 +106,16 @@ int socket(int domain, int type, int protocol) {
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (domain != AF_NETLINK || protocol != NETLINK_GENERIC || (base != SOCK_RAW && base != SOCK_DGRAM))
     return R.socket(domain, type, protocol);
+  if (shim_record_path() != NULL) {
+    /* Passthrough recording: the kernel's socket, its datagrams copied to the recorder. */
+    int fd = R.socket(domain, type, protocol);
+    if (fd >= 0) {
+      int saved = errno;
+      shim_rec_track(fd, base, protocol);
+      errno = saved;
+    }
+    return fd;
+  }
   struct dpem_hello_reply hello;
   int fallback = 0;
   int fd = shim_open_data(protocol, base, type & SOCK_CLOEXEC, &hello, &fallback);
@@ -129,7 +142,7 @@ int close(int fd) {
   /* Forget fd before the real close: its number may be reused at once by another thread. */
   struct emu_sock *s = fdtab_take(fd);
   int rc = R.close(fd);
-  if (s != NULL && rc == 0 && atomic_load(&s->refs) == 1) {
+  if (s != NULL && !s->passthrough && rc == 0 && atomic_load(&s->refs) == 1) {
     /* Our last fd of the socket: have the emulator look for the hang-up now, so the socket
      * (and its portid) is gone when close() returns, as with the kernel. If another process
      * still holds the connection, the emulator sees no hang-up and keeps it. */
@@ -221,7 +234,7 @@ static int status_of(int rc, const struct dpem_rep *rep) {
 
 int bind(int fd, const struct sockaddr *addr, socklen_t len) {
   shim_init();
-  struct emu_sock *s = fdtab_get(fd);
+  struct emu_sock *s = emu_get(fd);
   if (s == NULL) return R.bind(fd, addr, len);
   int ret;
   const struct sockaddr_nl *nl = (const struct sockaddr_nl *)addr;
@@ -237,7 +250,7 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len) {
 
 int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   shim_init();
-  struct emu_sock *s = fdtab_get(fd);
+  struct emu_sock *s = emu_get(fd);
   if (s == NULL) return R.connect(fd, addr, len);
   int ret;
   const struct sockaddr_nl *nl = (const struct sockaddr_nl *)addr;
@@ -259,7 +272,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len) {
 static int getname(int fd, struct sockaddr *addr, socklen_t *len, int peer,
                    int (*real)(int, struct sockaddr *, socklen_t *)) {
   shim_init();
-  struct emu_sock *s = fdtab_get(fd);
+  struct emu_sock *s = emu_get(fd);
   if (s == NULL) return real(fd, addr, len);
   int ret;
   struct dpem_rep rep;
@@ -288,7 +301,7 @@ static int put_int(void *val, socklen_t *len, int v) {
 
 int getsockopt(int fd, int level, int name, void *val, socklen_t *len) {
   shim_init();
-  struct emu_sock *s = fdtab_get(fd);
+  struct emu_sock *s = emu_get(fd);
   if (s == NULL) return R.getsockopt(fd, level, name, val, len);
   int ret;
   struct dpem_rep rep;
@@ -315,7 +328,7 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len) {
 
 int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
   shim_init();
-  struct emu_sock *s = fdtab_get(fd);
+  struct emu_sock *s = emu_get(fd);
   if (s == NULL) return R.setsockopt(fd, level, name, val, len);
   int ret;
   struct dpem_rep rep;

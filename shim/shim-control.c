@@ -178,11 +178,13 @@ out:
 }
 
 void shim_forget_fd(int fd) {
+  shim_rec_forget_fd(fd);
   int cur = atomic_load(&ctl_fd);
   if (fd >= 0 && fd == cur) atomic_compare_exchange_strong(&ctl_fd, &cur, -1);
 }
 
 void shim_forget_range(unsigned int lo, unsigned int hi) {
+  shim_rec_forget_range(lo, hi);
   int cur = atomic_load(&ctl_fd);
   if (cur >= 0 && (unsigned int)cur >= lo && (unsigned int)cur <= hi) shim_forget_fd(cur);
 }

@@ -37,6 +37,15 @@ struct emu_sock *fdtab_get(int fd) {
   return s;
 }
 
+struct emu_sock *emu_get(int fd) {
+  struct emu_sock *s = fdtab_get(fd);
+  if (s != NULL && s->passthrough) {
+    emu_put(s);
+    return NULL;
+  }
+  return s;
+}
+
 void emu_put(struct emu_sock *s) {
   if (s != NULL && atomic_fetch_sub(&s->refs, 1) == 1) free(s);
 }

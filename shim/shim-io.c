@@ -113,6 +113,17 @@ static ssize_t emu_recv(int fd, struct emu_sock *s, struct msghdr *m, int flags)
   return (flags & MSG_TRUNC) || (size_t)n <= cap ? n : (ssize_t)cap;
 }
 
+/* Emulated sockets talk to the emulator; passthrough ones to the kernel, recorded. */
+static ssize_t do_send(int fd, struct emu_sock *s, const struct iovec *iov, size_t iovcnt,
+                       const void *name, socklen_t namelen, int flags) {
+  if (s->passthrough) return shim_rec_send(fd, s, iov, iovcnt, name, namelen, flags);
+  return emu_send(s, iov, iovcnt, name, namelen, flags);
+}
+
+static ssize_t do_recv(int fd, struct emu_sock *s, struct msghdr *m, int flags) {
+  return s->passthrough ? shim_rec_recv(fd, s, m, flags) : emu_recv(fd, s, m, flags);
+}
+
 static ssize_t recv_into(int fd, struct emu_sock *s, void *buf, size_t len, int flags,
                          struct sockaddr *addr, socklen_t *addrlen) {
   struct iovec iov = {buf, len};
@@ -121,7 +132,7 @@ static ssize_t recv_into(int fd, struct emu_sock *s, void *buf, size_t len, int 
     m.msg_name = addr;
     m.msg_namelen = *addrlen;
   }
-  ssize_t n = emu_recv(fd, s, &m, flags);
+  ssize_t n = do_recv(fd, s, &m, flags);
   if (n >= 0 && addr != NULL && addrlen != NULL) *addrlen = m.msg_namelen;
   return n;
 }
@@ -136,7 +147,7 @@ static ssize_t recv_into(int fd, struct emu_sock *s, void *buf, size_t len, int 
 ssize_t send(int fd, const void *buf, size_t len, int flags) {
   EMULATED_OR(fd, R.send(fd, buf, len, flags));
   struct iovec iov = {(void *)buf, len};
-  ret = emu_send(s, &iov, 1, NULL, 0, flags);
+  ret = do_send(fd, s, &iov, 1, NULL, 0, flags);
   emu_put(s);
   return ret;
 }
@@ -144,7 +155,7 @@ ssize_t send(int fd, const void *buf, size_t len, int flags) {
 ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen) {
   EMULATED_OR(fd, R.sendto(fd, buf, len, flags, to, tolen));
   struct iovec iov = {(void *)buf, len};
-  ret = emu_send(s, &iov, 1, to, to != NULL ? tolen : 0, flags);
+  ret = do_send(fd, s, &iov, 1, to, to != NULL ? tolen : 0, flags);
   emu_put(s);
   return ret;
 }
@@ -152,7 +163,7 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
   EMULATED_OR(fd, R.sendmsg(fd, msg, flags));
   if (msg == NULL) ret = fail(EFAULT);
-  else ret = emu_send(s, msg->msg_iov, msg->msg_iovlen, msg->msg_name, msg->msg_namelen, flags);
+  else ret = do_send(fd, s, msg->msg_iov, msg->msg_iovlen, msg->msg_name, msg->msg_namelen, flags);
   emu_put(s);
   return ret;
 }
@@ -160,7 +171,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
 ssize_t write(int fd, const void *buf, size_t len) {
   EMULATED_OR(fd, R.write(fd, buf, len));
   struct iovec iov = {(void *)buf, len};
-  ret = emu_send(s, &iov, 1, NULL, 0, 0);
+  ret = do_send(fd, s, &iov, 1, NULL, 0, 0);
   emu_put(s);
   return ret;
 }
@@ -181,7 +192,7 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr
 
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
   EMULATED_OR(fd, R.recvmsg(fd, msg, flags));
-  ret = msg == NULL ? fail(EFAULT) : emu_recv(fd, s, msg, flags);
+  ret = msg == NULL ? fail(EFAULT) : do_recv(fd, s, msg, flags);
   emu_put(s);
   return ret;
 }
@@ -199,7 +210,7 @@ int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags) {
   EMULATED_OR(fd, R.sendmmsg(fd, vec, vlen, flags));
   unsigned int i;
   for (i = 0; i < vlen; i++) {
-    ret = emu_send(s, vec[i].msg_hdr.msg_iov, vec[i].msg_hdr.msg_iovlen, vec[i].msg_hdr.msg_name,
+    ret = do_send(fd, s, vec[i].msg_hdr.msg_iov, vec[i].msg_hdr.msg_iovlen, vec[i].msg_hdr.msg_name,
                    vec[i].msg_hdr.msg_namelen, flags);
     if (ret < 0) break;
     vec[i].msg_len = (unsigned int)ret;
@@ -213,7 +224,7 @@ int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct t
   EMULATED_OR(fd, R.recvmmsg(fd, vec, vlen, flags, timeout));
   unsigned int i;
   for (i = 0; i < vlen; i++) {
-    ret = emu_recv(fd, s, &vec[i].msg_hdr, flags);
+    ret = do_recv(fd, s, &vec[i].msg_hdr, flags);
     if (ret < 0) break;
     vec[i].msg_len = (unsigned int)ret;
     if (flags & MSG_WAITFORONE) flags |= MSG_DONTWAIT;

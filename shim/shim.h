@@ -22,6 +22,7 @@
 #define DPEM_VERSION 1
 #define DPEM_KIND_DATA 1
 #define DPEM_KIND_CONTROL 2
+#define DPEM_KIND_RECORD 3 /* passthrough recording (shim-record.c) */
 
 enum dpem_op {
   DPEM_OP_SEND = 1,
@@ -73,7 +74,27 @@ struct dpem_rep {
   uint32_t value2;
 };
 
+/* Passthrough recording: one per datagram sent to or received from the kernel, followed by
+ * the datagram's bytes (PROTOCOL.md "Recording"). */
+#define DPEM_REC_TO_KERNEL 1
+#define DPEM_REC_FROM_KERNEL 2
+#define DPEM_REC_TRUNCATED 0x1u /* fewer bytes follow than orig_len */
+
+struct dpem_rec {
+  uint16_t dir;
+  uint16_t flags;
+  uint32_t protocol;
+  uint32_t pid;         /* getpid() of the sender/receiver */
+  uint32_t portid;      /* the socket's nl_pid (getsockname) */
+  uint32_t peer_pid;    /* send: destination nl_pid; receive: msg_name nl_pid (0 = kernel) */
+  uint32_t peer_groups; /* send: destination nl_groups; receive: msg_name nl_groups */
+  uint64_t time_ns;     /* CLOCK_REALTIME */
+  uint32_t orig_len;    /* the datagram's full length */
+  uint32_t fd;          /* the client's fd */
+};
+
 _Static_assert(sizeof(struct dpem_hello) == 16, "hello layout");
+_Static_assert(sizeof(struct dpem_rec) == 40, "record layout");
 _Static_assert(sizeof(struct dpem_hello_reply) == 24, "hello reply layout");
 _Static_assert(sizeof(struct dpem_req) == 24, "request layout");
 _Static_assert(sizeof(struct dpem_rep) == 16, "reply layout");
@@ -122,12 +143,16 @@ struct emu_sock {
   int type;     /* SOCK_RAW or SOCK_DGRAM, as the client asked (SO_TYPE) */
   int protocol; /* NETLINK_GENERIC */
   atomic_int dump_pending;
+  int passthrough;     /* a real kernel socket whose traffic is recorded (shim-record.c) */
+  atomic_uint portid;  /* passthrough: the kernel's nl_pid once bound, else 0 */
 };
 
 /* Returns the fd's socket with a reference held, or NULL for a non-emulated fd. */
 struct emu_sock *fdtab_get(int fd);
 /* Drops a reference. */
 void emu_put(struct emu_sock *s);
+/* Like fdtab_get, but NULL for passthrough sockets too (they go to libc for everything but I/O). */
+struct emu_sock *emu_get(int fd);
 /* Removes fd from the table and returns its socket with the table's reference, or NULL. */
 struct emu_sock *fdtab_take(int fd);
 /* Makes fd refer to s (a new reference is taken; s may be NULL to forget the fd). */
@@ -159,5 +184,21 @@ void shim_forget_range(unsigned int lo, unsigned int hi);
 void shim_ctl_lock(void);
 void shim_ctl_unlock(void);
 void shim_ctl_child(void);
+
+/* ---- passthrough recording (shim-record.c) ---- */
+
+/* $OVS_DPEMU_RECORD, or NULL: set, generic netlink sockets are real and recorded. */
+const char *shim_record_path(void);
+/* After a real socket() succeeded: registers fd as a recorded passthrough socket (when the
+ * recorder answers; otherwise one hint on stderr and the fd stays untracked). */
+void shim_rec_track(int fd, int type, int protocol);
+/* I/O on passthrough sockets: the real call, plus a copy to the recorder on success. */
+ssize_t shim_rec_send(int fd, struct emu_sock *s, const struct iovec *iov, size_t iovcnt,
+                      const void *name, socklen_t namelen, int flags);
+ssize_t shim_rec_recv(int fd, struct emu_sock *s, struct msghdr *m, int flags);
+void shim_rec_forget_fd(int fd);
+void shim_rec_forget_range(unsigned int lo, unsigned int hi);
+void shim_rec_lock(void);
+void shim_rec_unlock(void);
 
 #endif

@@ -70,6 +70,11 @@ export function genlMessage(family: FamilySpec, cmd: number, flags: number, seq:
 /** Genetlink routes requests to registered families (the kernel's genl_rcv_msg()). */
 export class Genetlink {
   private readonly families = new Map<number, { spec: FamilySpec; handlers: FamilyHandlers }>();
+  /**
+   * bugHook hears every non-NlError thrown by a handler or a dump (each is a bug: it is logged
+   * and answered EINVAL); the fuzzer counts them as findings.
+   */
+  bugHook?: (error: unknown, where: 'handler' | 'dump') => void;
 
   constructor(readonly registry: SchemaRegistry) {}
 
@@ -105,6 +110,7 @@ export class Genetlink {
         return { kind: 'done', errno: e.errno };
       }
       log('BUG: non-NlError from a handler: %O', e);
+      this.bugHook?.(e, 'handler');
       return { kind: 'done', errno: Errno.EINVAL };
     }
   }

@@ -55,7 +55,12 @@ export function buildAck(req: NlMessage, portid: number, errno: number, extack: 
   const w = new NlWriter(64 + (capped ? 0 : req.bytes.length));
   w.beginMessage(NLMSG_ERROR, flags, req.seq, portid).s32(err);
   w.raw(req.bytes.subarray(0, NLMSG_HDRLEN));
-  if (!capped) w.raw(req.bytes.subarray(NLMSG_HDRLEN));
+  if (!capped) {
+    // nlmsg_append() pads the echoed request to 4 bytes, so the TLVs after it stay aligned.
+    const body = req.bytes.subarray(NLMSG_HDRLEN);
+    w.raw(body);
+    if (body.length % 4) w.raw(Buffer.alloc(4 - (body.length % 4)));
+  }
   if (tlvs && extack) writeExtackTlvs(w, err, extack);
   return w.endMessage().finish();
 }

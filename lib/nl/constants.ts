@@ -99,6 +99,13 @@ export const NETLINK_OPT = {
 
 export const NETLINK_GENERIC = 16;
 
+/** Netlink protocol numbers (uapi NETLINK_*) by name, for captures that hold several. */
+export const NETLINK_PROTOCOL_NAMES: Readonly<Record<number, string>> = {
+  0: 'route', 2: 'usersock', 4: 'sock_diag', 5: 'nflog', 6: 'xfrm', 7: 'selinux', 8: 'iscsi', 9: 'audit',
+  10: 'fib_lookup', 11: 'connector', 12: 'netfilter', 15: 'kobject_uevent', 16: 'generic', 18: 'scsitransport',
+  19: 'ecryptfs', 20: 'rdma', 21: 'crypto', 22: 'smc',
+};
+
 /** genl op flags as nlctrl reports them (GENL_*). */
 export const GENL_FLAG = {
   ADMIN_PERM: 0x01,

@@ -92,7 +92,10 @@ export class NlWriter {
 
   private padTo4(): void {
     const pad = align4(this.len) - this.len;
-    if (pad) this.buf.fill(0, this.reserve(pad), this.len);
+    if (!pad) return;
+    // reserve() may replace this.buf: take the offset first, then fill the current buffer.
+    const at = this.reserve(pad);
+    this.buf.fill(0, at, this.len);
   }
 
   /** attr writes one TLV with `payload` and pads it to 4 bytes (nla_put). */

@@ -21,6 +21,15 @@ export interface CtLimitContext {
   log?: (msg: string) => void;
 }
 
+/**
+ * Room of the GET reply skb: ovs_ct_limit_cmd_reply_start() allocates
+ * genlmsg_new(NLMSG_DEFAULT_SIZE) = alloc_skb(3780); x86-64 6.12 rounds the head up to the
+ * kmalloc-8k object (SKB_DATA_ALIGN(3780) + 320 bytes of skb_shared_info = 4160 → 8192), less
+ * the shared info: 7872 bytes from the nlmsghdr on. An entry that does not fit makes
+ * nla_put_nohdr() fail: the whole GET is EMSGSIZE (at most 653 entries fit).
+ */
+const GET_REPLY_ROOM = 8192 - 320;
+
 /** ZoneLimitEntry is one struct ovs_zone_limit of a request. */
 interface ZoneLimitEntry {
   zoneId: number;
@@ -71,7 +80,9 @@ export function ctLimitHandlers(ctx: CtLimitContext): FamilyHandlers {
     return a;
   }
 
+  // kernel: nla_put_nohdr() into the reply skb
   const put = (w: NlWriter, zoneId: number, limit: number, count: number): void => {
+    if (w.length + align4(struct.size) > GET_REPLY_ROOM) throw new NlError(Errno.EMSGSIZE);
     w.raw(encodeStruct(struct, { 'zone-id': zoneId, limit, count }));
   };
   // kernel: ovs_ct_limit_get_default_limit()

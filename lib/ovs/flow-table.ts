@@ -239,6 +239,11 @@ export class FlowTable<A> {
     return undefined;
   }
 
+  /** ufidIndex walks the UFID index (consistency checks of the fuzzer). */
+  *ufidIndex(): Generator<[string, Flow<A>]> {
+    yield* this.ufids;
+  }
+
   // kernel: ovs_flow_tbl_lookup_ufid()
   lookupUfid(ufid: Buffer): Flow<A> | undefined {
     return this.ufids.get(ufid.toString('latin1'));

@@ -103,6 +103,9 @@ export function sysfsDeviceStats(name: string): DevStats {
   return sysfsStats(path.join('/sys/class/net', name));
 }
 
+/** INT_MAX: ifindexes are positive ints. */
+const INT_MAX = 0x7fffffff;
+
 /** IFNAMSIZ - 1: the longest interface name. */
 const IFNAMSIZ = 16;
 
@@ -162,6 +165,8 @@ export class VirtualDevices implements DeviceFactory {
       if (this.byIndex.has(ifindex)) throw new NlError(Errno.EBUSY);
     } else {
       ifindex = Math.max(this.host.maxIfindex(), ...this.byIndex.keys()) + 1;
+      // kernel: dev_index_reserve() allocates below INT_MAX (xa_limit_31b) and wraps around.
+      if (ifindex > INT_MAX) for (ifindex = this.host.maxIfindex() + 1; this.byIndex.has(ifindex); ifindex++);
     }
     const dev = new VirtualDevice(name, ifindex, () => {
       this.byName.delete(name);

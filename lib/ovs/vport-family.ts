@@ -84,7 +84,7 @@ export function vportHandlers(ctx: OvsContext): FamilyHandlers {
         }
         const vport = createVport({
           name: attrString(a.get('name')) ?? '', type, options: a.get('options'), portNo,
-          upcallPids: a.get('upcall-pid')!, desiredIfindex: attrS32(a.get('ifindex')) ?? 0,
+          upcallPids: a.get('upcall-pid')!, desiredIfindex: attrS32(a.get('ifindex')) ?? 0, master: dp,
         }, ctx.vportEnv);
         dp.addPort(vport);
         notify(req, fill(dp, vport, req.portid, req.msg.seq, 0, cmd('new')));

@@ -2,7 +2,7 @@ import { Errno } from '../nl/errno';
 import { NlError } from '../nl/errors';
 import { attrU16, attrU32Array } from '../schema/codec';
 import type { AttrSet, AttrSpec } from '../schema/model';
-import { checkLenRule, parseLiberal, type Attr } from '../schema/validate';
+import { checkLenRule, forEachAttr, parseLiberal, type Attr } from '../schema/validate';
 import { ARPHRD_ETHER, ARPHRD_NONE, type DeviceFactory, type HostNetdevs, type NetDevice } from './netdev';
 
 /** OVS_VPORT_TYPE_* values, resolved from the schema's `vport-type` enum. */
@@ -29,8 +29,8 @@ export interface VportEnv {
   nrCpus: number;
   /** Kind of an emulator-owned device with this name: internal ports and compat tunnel devices. */
   ownDevice(name: string): 'internal' | 'tunnel' | undefined;
-  /** Names of host devices already attached to a datapath (they have a master). */
-  attachedHostDevs: Set<string>;
+  /** Host devices attached to a datapath (they have a master), by name, with that datapath. */
+  attachedHostDevs: Map<string, object>;
   /** The vport-options attribute set (tunnel options), for parsing OPTIONS. */
   optionSet: AttrSet;
   /** The vport family's UPCALL_PID spec, whose length rule every pid array obeys. */
@@ -45,6 +45,8 @@ export interface VportParms {
   portNo: number;
   upcallPids: Attr;
   desiredIfindex: number;
+  /** The datapath the port joins (the master a netdev is linked to). */
+  master?: object;
 }
 
 /** Vport is one datapath port (struct vport). */
@@ -82,14 +84,23 @@ export function upcallPidsFrom(attr: Attr, env: VportEnv): number[] {
   return pids;
 }
 
-// kernel: vxlan_tnl_create() / geneve_tnl_create(): OVS_TUNNEL_ATTR_DST_PORT must be a u16.
+/** nlaFindNested is nla_find_nested(): the first attribute of `type`, nothing validated. */
+function nlaFindNested(nest: Attr, type: number | undefined): Attr | undefined {
+  let found: Attr | undefined;
+  forEachAttr(nest.payload, nest.offset + 4, (a) => {
+    if (!found && a.type === type) found = a;
+  });
+  return found;
+}
+
+// kernel: vxlan_tnl_create() / geneve_tnl_create(): OVS_TUNNEL_ATTR_DST_PORT must be a u16
+// (found with nla_find_nested(), no policy: a short or long one is EINVAL, not ERANGE).
 function tunnelOptions(p: VportParms, env: VportEnv, needsPort: boolean): TunnelOptions | undefined {
   if (!needsPort) return undefined;
   if (!p.options) throw new NlError(Errno.EINVAL);
-  const opts = parseLiberal(p.options.payload, env.optionSet, env.optionSet.maxType, { base: p.options.offset + 4, extack: {} });
-  const port = opts.get('dst-port');
+  const port = nlaFindNested(p.options, env.optionSet.byName.get('dst-port')?.type);
   if (!port || port.payload.length !== 2) throw new NlError(Errno.EINVAL);
-  const ext = opts.get('extension');
+  const ext = nlaFindNested(p.options, env.optionSet.byName.get('extension')?.type);
   let gbp = false;
   if (ext && p.type === env.types.vxlan) {
     // kernel: vxlan_configure_exts(): the nest must hold at least one attribute header.
@@ -109,8 +120,11 @@ function linkHostDevice(p: VportParms, env: VportEnv, pids: number[]): Vport {
   const host = env.host.lookup(p.name);
   if (!host) throw new NlError(Errno.ENODEV);
   if (host.loopback || (host.arphrd !== ARPHRD_ETHER && host.arphrd !== ARPHRD_NONE)) throw new NlError(Errno.EINVAL);
-  if (host.hasMaster || env.attachedHostDevs.has(p.name)) throw new NlError(Errno.EBUSY);
-  env.attachedHostDevs.add(p.name);
+  // kernel: __netdev_upper_dev_link(): linked to this datapath already → EEXIST, to another master → EBUSY.
+  const master = env.attachedHostDevs.get(p.name);
+  if (master) throw new NlError(master === p.master ? Errno.EEXIST : Errno.EBUSY);
+  if (host.hasMaster) throw new NlError(Errno.EBUSY);
+  env.attachedHostDevs.set(p.name, p.master ?? env);
   const dev: NetDevice = { name: host.name, ifindex: host.ifindex, stats: () => host.stats(), destroy: () => undefined };
   return new Vport(p.portNo, p.type, p.name, dev, pids, undefined, () => env.attachedHostDevs.delete(p.name));
 }

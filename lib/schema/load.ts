@@ -15,7 +15,7 @@ interface RawAttr {
   name: string; type: AttrKind; value?: number; struct?: string; 'sub-type'?: AttrKind;
   'nested-attributes'?: string; enum?: string; 'byte-order'?: string; checks?: RawChecks;
   'x-nla-type'?: NlaType; 'x-len'?: 'nested' | 'variable'; 'x-check-errno'?: string;
-  'x-kernel-only'?: boolean; 'x-ref'?: string; 'x-policy-nested'?: boolean;
+  'x-kernel-only'?: boolean; 'x-ref'?: string; 'x-policy-nested'?: boolean; 'x-indexed-array'?: boolean;
 }
 interface RawSet {
   name: string; 'x-parse-mode'?: ParseMode; 'x-max-type'?: number; 'x-allow-duplicates'?: boolean;
@@ -75,6 +75,7 @@ function compileAttr(fam: string, a: RawAttr, type: number, structs: Map<string,
     kind: a.type,
     lenMode,
     exactLen,
+    indexedArray: a['x-indexed-array'] ?? false,
     nestedRef: a['x-ref'] ?? a['nested-attributes'],
     kernelOnly: a['x-kernel-only'] ?? false,
     struct,

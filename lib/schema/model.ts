@@ -24,6 +24,8 @@ export interface StructMember {
   size: number;
   offset: number;
   bigEndian: boolean;
+  /** Name of the enum or flags definition naming its values. */
+  enum?: string;
 }
 
 /** StructSpec is a C struct with its sizeof computed under natural alignment. */
@@ -44,6 +46,8 @@ export interface AttrSpec {
   /** Byte length when lenMode is 'fixed' and the length is known (scalar size or struct size). */
   exactLen?: number;
   nested?: AttrSet;
+  /** The nest holds nests numbered 1..n, each of the `nested` set (YNL indexed-array; nlctrl OPS). */
+  indexedArray: boolean;
   /** Name of the nested set before resolution (`family/set` for x-ref). */
   nestedRef?: string;
   kernelOnly: boolean;

@@ -12,6 +12,7 @@ export interface RawMember {
   type: StructMember['kind'];
   len?: number;
   'byte-order'?: string;
+  enum?: string;
   /** C alignment of a binary member that stands for an array of wider scalars (e.g. __be32[4]). */
   'x-align'?: number;
 }
@@ -30,6 +31,7 @@ export function layoutStruct(name: string, raw: RawMember[]): StructSpec {
     maxAlign = Math.max(maxAlign, align);
     offset = Math.ceil(offset / align) * align;
     const member: StructMember = { name: m.name, kind: m.type, size, offset, bigEndian: m['byte-order'] === 'big-endian' };
+    if (m.enum) member.enum = m.enum;
     offset += size;
     return member;
   });

@@ -248,7 +248,10 @@ export class Session implements NlSocket {
         w.raw(next);
       }
     } catch (e) {
-      if (!(e instanceof NlError)) log('BUG: non-NlError from a dump: %O', e);
+      if (!(e instanceof NlError)) {
+        log('BUG: non-NlError from a dump: %O', e);
+        this.host.genl.bugHook?.(e, 'dump');
+      }
       d.errno = e instanceof NlError ? e.errno : Errno.EINVAL;
       d.extack = e instanceof NlError ? e.extack : undefined;
       d.exhausted = true;

@@ -31,7 +31,7 @@ import {
   encodeHelloReply,
   encodeReply,
 } from './shim-wire';
-import { DatagramSink, NetlinkEndpoint, NlSocket, PeerCred, SendResult, SocketError } from './transport';
+import { DatagramSink, DatagramTap, NetlinkEndpoint, NlSocket, PeerCred, SendResult, SocketError } from './transport';
 
 const debug = createDebug('ovs-dpemu:transport:shim-server');
 const E = os.constants.errno;
@@ -57,6 +57,18 @@ export interface ShimServerOptions {
   queueBytes?: number;
   /** Mode of the socket file. Default 0o666: any process may open a netlink socket. */
   mode?: number;
+  /**
+   * Sees every request (before its replies) and every datagram a client's queue accepted
+   * (replies, dump chunks, notifications, upcalls; not the overrun marker, not dropped ones).
+   */
+  tap?: DatagramTap;
+}
+
+/** A request seen but not yet tapped: it is tapped once its socket's portid is known. */
+interface HeldRequest {
+  readonly st: SocketState;
+  readonly datagram: Buffer;
+  readonly dst?: number;
 }
 
 /** Where a data connection's datagrams go; shared with its sink, which may outlive it. */
@@ -101,6 +113,7 @@ export class ShimServer {
   private readonly conns = new Set<Conn>();
   /** Open emulated sockets by sockid (the key control requests carry). */
   private readonly sockets = new Map<number, SocketState>();
+  private held: HeldRequest | undefined;
 
   constructor(
     private readonly endpoint: NetlinkEndpoint,
@@ -221,9 +234,10 @@ export class ShimServer {
       return;
     }
     const pipe: Pipe = { fd: conn.fd, closed: false };
+    const owner: { state?: SocketState } = {};
     let sock: NlSocket;
     try {
-      sock = this.endpoint.openSocket(conn.cred, hello.protocol, this.sinkFor(pipe));
+      sock = this.endpoint.openSocket(conn.cred, hello.protocol, this.sinkFor(pipe, owner));
     } catch (e) {
       if (!(e instanceof SocketError)) debug('openSocket threw %O', e);
       this.nat.send(conn.fd, encodeHelloReply(e instanceof SocketError ? -e.errno : -E.EINVAL, 0, Buffer.alloc(8)));
@@ -244,6 +258,7 @@ export class ShimServer {
     };
     conn.kind = 'data';
     conn.state = state;
+    owner.state = state;
     this.sockets.set(sockid, state);
     this.nat.setSndBuf(conn.fd, this.opts.queueBytes ?? 4 << 20);
     this.reply(conn, encodeHelloReply(0, sockid, state.token));
@@ -251,14 +266,23 @@ export class ShimServer {
   }
 
   /** The client's receive queue as the core sees it: synchronous, never blocking. */
-  private sinkFor(pipe: Pipe): DatagramSink {
+  private sinkFor(pipe: Pipe, owner: { readonly state?: SocketState }): DatagramSink {
     const nat = this.nat;
+    const tapped = (datagram: Buffer): void => {
+      const st = owner.state;
+      if (this.opts.tap === undefined || st === undefined) return;
+      this.releaseHeld(); // a request's replies come after it
+      this.opts.tap({ direction: 'from-kernel', datagram, portid: st.sock.portid, sockid: st.sockid, pid: st.cred.pid });
+    };
     return {
       deliver(datagram: Buffer): boolean {
         // The fd number may already belong to someone else once the connection is closed.
         if (pipe.closed) return false;
         const n = nat.send(pipe.fd, datagram);
-        if (n >= 0) return true;
+        if (n >= 0) {
+          tapped(datagram);
+          return true;
+        }
         if (n !== -E.EAGAIN) debug('fd %d: deliver: %s', pipe.fd, errnoName(-n));
         return false;
       },
@@ -300,11 +324,20 @@ export class ShimServer {
       rep.flags = r.dumpPending ? REP_DUMP_PENDING : 0;
     };
     switch (req.op) {
-      case Op.Send:
+      case Op.Send: {
         // kernel: netlink_sendmsg() — no address means the connect(2) destination.
-        pending(s.send(req.payload, req.flags & REQ_HAS_ADDR ? req.arg0 : dc.dstPortid));
+        const dst = req.flags & REQ_HAS_ADDR ? req.arg0 : dc.dstPortid;
+        // Tapped once the portid is known (autobind happens inside send), before any reply.
+        if (this.opts.tap) this.held = { st: dc, datagram: req.payload, dst: dst || undefined };
+        try {
+          pending(s.send(req.payload, dst));
+          this.releaseHeld();
+        } finally {
+          this.held = undefined; // a send that failed at the socket level never reached netlink
+        }
         rep.value = s.portid;
         return;
+      }
       case Op.Refill:
         pending(s.refill());
         return;
@@ -353,6 +386,14 @@ export class ShimServer {
       default:
         throw new SocketError(E.EOPNOTSUPP, `unknown op ${req.op}`);
     }
+  }
+
+  /** Taps the held request, if any, with its socket's current portid. */
+  private releaseHeld(): void {
+    const h = this.held;
+    if (h === undefined || this.opts.tap === undefined) return;
+    this.held = undefined;
+    this.opts.tap({ direction: 'to-kernel', datagram: h.datagram, portid: h.st.sock.portid, sockid: h.st.sockid, pid: h.st.cred.pid, dst: h.dst });
   }
 
   private trackMembership(dc: SocketState, name: number, value: Buffer): void {

@@ -13,6 +13,8 @@ export const DPEM_VERSION = 1;
 export enum ConnKind {
   Data = 1,
   Control = 2,
+  /** Passthrough recording: the shim copies kernel datagrams to `ovs-dpemu record` (PROTOCOL.md). */
+  Record = 3,
 }
 
 /** Control operations. */

@@ -29,6 +29,26 @@ export interface DatagramSink {
   signalOverrun(): boolean;
 }
 
+/**
+ * TapEvent is one datagram crossing a transport, for recorders (`serve --record`): requests as
+ * the client sent them, and every datagram the client's receive queue accepted.
+ */
+export interface TapEvent {
+  direction: 'to-kernel' | 'from-kernel';
+  datagram: Buffer;
+  /** Port id of the emulated socket that sent or received it (0 while unbound). */
+  portid: number;
+  /** The transport's id of that socket. */
+  sockid: number;
+  /** Process that opened the socket. */
+  pid: number;
+  /** Destination port id of a request sent with an explicit address. */
+  dst?: number;
+}
+
+/** DatagramTap observes datagrams; it must not throw and must not re-enter the transport. */
+export type DatagramTap = (ev: TapEvent) => void;
+
 /** SendResult tells the transport whether a dump is still in progress on the socket. */
 export interface SendResult {
   dumpPending: boolean;

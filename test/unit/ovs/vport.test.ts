@@ -68,7 +68,7 @@ describe('vport new', () => {
   it('explicit port number already used → EBUSY', () => {
     expect(vnew(port('eth8', T('netdev'), (w) => w.attrU32(A('port-no'), 7)))).toBe(0);
     expect(vnew(port('eth9', T('netdev'), (w) => w.attrU32(A('port-no'), 7)))).toBe(16);
-    expect(vnew(port('eth8'))).toBe(16); // attached already
+    expect(vnew(port('eth8'))).toBe(17); // attached to this datapath already: EEXIST (kernel capture: vport_new_netdev_again)
   });
 
   it('auto port numbers fill the lowest gap; vxlan reply carries OPTIONS {dst-port, extension{gbp}}', () => {
