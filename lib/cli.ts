@@ -192,10 +192,12 @@ export function main(args: string[] = hideBin(process.argv)): void {
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON report instead of text' })
       .option('verbose', { type: 'boolean', default: false, describe: 'every failure with both decoded trees, skipped exchanges, rules applied' })
       .option('cpus', { type: 'number', describe: 'simulated CPU count (default 2, as the oracle guest)' })
-      .example('$0 replay test/captures/*.pcap', 'replay the real-kernel corpus'),
+      .option('kernel', { type: 'boolean', default: false, describe: 'send the requests to this host\'s kernel instead of an emulator (root; changes its datapaths: use a scratch VM or netns)' })
+      .example('$0 replay test/captures/*.pcap', 'replay the real-kernel corpus')
+      .example('$0 replay --kernel dpctl.pcap', 'replay a capture against this host\'s kernel'),
     async (argv) => {
       const { replayMain } = await import('./replay/replay-cli');
-      process.exitCode = await replayMain({ files: (argv.files ?? []).map(String), update: argv.update, json: argv.json, verbose: argv.verbose, cpus: argv.cpus });
+      process.exitCode = await replayMain({ files: (argv.files ?? []).map(String), update: argv.update, json: argv.json, verbose: argv.verbose, cpus: argv.cpus, kernel: argv.kernel });
     })
     // ---- end of replay ----
     .demandCommand(1, 'name a command: serve, exec or env')

@@ -1,7 +1,7 @@
 /**
- * `ovs-dpemu replay FILE.pcap… [--update] [--json] [--verbose]`: replays each capture against a
- * fresh emulator and prints one summary line per file (and the first difference); the exit
- * status is 0 when every exchange of every file matched.
+ * `ovs-dpemu replay FILE.pcap… [--update] [--json] [--verbose] [--kernel]`: replays each capture
+ * against a fresh emulator (--kernel: this host's kernel) and prints one summary line per file
+ * (and the first difference); the exit status is 0 when every exchange of every file matched.
  */
 import { replay, type ReplayResult } from './replay';
 import { formatReplayResult, jsonReport } from './replay-report';
@@ -13,6 +13,8 @@ export interface ReplayArgs {
   json?: boolean;
   verbose?: boolean;
   cpus?: number;
+  /** Send the requests to this host's kernel instead of an emulator. */
+  kernel?: boolean;
 }
 
 /** Exit status when a file could not be read or parsed. */
@@ -36,7 +38,7 @@ export async function replayMain(a: ReplayArgs, write: (s: string) => void = (s)
   let status = 0;
   for (const file of a.files) {
     try {
-      const r = await replay(file, { update: a.update, cpus: a.cpus, onProgress: a.json ? undefined : progress(file) });
+      const r = await replay(file, { update: a.update, cpus: a.cpus, target: a.kernel ? 'kernel' : 'emulator', onProgress: a.json ? undefined : progress(file) });
       results.push(r);
       if (!r.ok) status = Math.max(status, 1);
       if (!a.json) write(`${formatReplayResult(r, { verbose: a.verbose })}\n`);

@@ -11,7 +11,7 @@ export function summaryLine(r: ReplayResult): string {
   const c = r.counts;
   const skips = r.skipped.map((s) => `${s.exchanges + s.strays} ${s.reason}`).join('; ');
   const verdict = r.updated ? 'UPDATED' : r.ok ? 'PASS' : 'FAIL';
-  let line = `${verdict} ${path.basename(r.file)}: ${c.matched}/${c.exchanges} exchanges matched, ${c.failed} failed, ${c.skipped} skipped` +
+  let line = `${verdict} ${path.basename(r.file)}${r.target === 'kernel' ? ' (against this host\'s kernel)' : ''}: ${c.matched}/${c.exchanges} exchanges matched, ${c.failed} failed, ${c.skipped} skipped` +
     `${c.strays ? `, ${c.strays} kernel datagram(s) without a request` : ''}`;
   if (skips) line += ` (skipped: ${skips})`;
   if (r.updated) line += ` → ${r.updated}`;
@@ -23,11 +23,11 @@ function exchangeHead(e: ExchangeResult): string {
 }
 
 /** failureText describes one failed exchange: where, what, and (with trees) both decodes. */
-export function failureText(e: ExchangeResult, trees = true): string {
+export function failureText(e: ExchangeResult, trees = true, peer = 'emulator'): string {
   const d = e.difference;
   if (!d) return `${exchangeHead(e)}: failed`;
-  const values = d.expectedValue !== undefined || d.gotValue !== undefined ? `: captured ${d.expectedValue ?? '(absent)'}, emulator ${d.gotValue ?? '(absent)'}` : '';
-  const where = d.kind === 'extra' ? 'emulator datagram' : `captured frame ${d.frame}`;
+  const values = d.expectedValue !== undefined || d.gotValue !== undefined ? `: captured ${d.expectedValue ?? '(absent)'}, ${peer} ${d.gotValue ?? '(absent)'}` : '';
+  const where = d.kind === 'extra' ? `${peer} datagram` : `captured frame ${d.frame}`;
   const head = `${exchangeHead(e)}: ${d.kind} at ${d.path} (${where}, message ${d.message}, byte ${d.offset})${values}`;
   return trees ? `${head}\n${d.sideBySide}` : head;
 }
@@ -41,7 +41,7 @@ export function formatReplayResult(r: ReplayResult, opts: { verbose?: boolean } 
       out.push(`… and ${failed.length - 1} more failed exchange(s) (--verbose lists them)`);
       break;
     }
-    out.push(failureText(e, true));
+    out.push(failureText(e, true, r.target === 'kernel' ? 'replayed kernel' : 'emulator'));
   }
   if (opts.verbose) {
     for (const e of r.exchanges) if (e.status === 'skipped') out.push(`skipped ${exchangeHead(e)}: ${e.reason ?? ''}`);
@@ -50,7 +50,7 @@ export function formatReplayResult(r: ReplayResult, opts: { verbose?: boolean } 
     if (rules.length) out.push(`normalisation rules applied: ${rules.map(([k, n]) => `${k} ×${n}`).join(', ')}`);
     if (r.host.netdevs.length) out.push(`modelled host interfaces: ${r.host.netdevs.join(', ')}`);
     const moved = r.host.ifindexMap.filter(([k, e]) => k !== e);
-    if (moved.length) out.push(`ifindex map (kernel → emulator): ${moved.map(([k, e]) => `${k}→${e}`).join(', ')}`);
+    if (moved.length) out.push(`ifindex map (kernel → ${r.target === 'kernel' ? 'replayed kernel' : 'emulator'}): ${moved.map(([k, e]) => `${k}→${e}`).join(', ')}`);
   }
   return out.join('\n');
 }

@@ -156,12 +156,15 @@ export function upcallPorts(exchanges: Exchange[], familyId: (id: number) => num
   return out;
 }
 
-/** skipReason says why an exchange cannot be replayed (undefined: replay it). */
-export function skipReason(ex: Exchange, cap: Capture, emulated: Map<string, number>): string | undefined {
+/**
+ * skipReason says why an exchange cannot be replayed (undefined: replay it). `emulated` are the
+ * families the target has; `lacks` words their absence in reasons.
+ */
+export function skipReason(ex: Exchange, cap: Capture, emulated: Map<string, number>, lacks = 'the emulator does not implement'): string | undefined {
   const m = ex.request.messages[0];
   if (!m) return undefined;
   const name = cap.familyNames.get(m.type);
-  if (name && !emulated.has(name)) return `request to ${name}, a family the emulator does not implement`;
+  if (name && !emulated.has(name)) return `request to ${name}, a family ${lacks}`;
   if (m.type !== GENL_ID_CTRL || m.bytes.length < NLMSG_HDRLEN + 4 || m.bytes[NLMSG_HDRLEN] !== CTRL.CMD_GETFAMILY) return undefined;
   if ((m.flags & NLM_F.DUMP) === NLM_F.DUMP) return 'nlctrl dump: it lists every family of the capture\'s host';
   const attrs = attrsOf(m.bytes, NLMSG_HDRLEN + 4);
@@ -170,6 +173,6 @@ export function skipReason(ex: Exchange, cap: Capture, emulated: Map<string, num
   const asked = nameAttr ? cString(nameAttr.payload) : idAttr && idAttr.payload.length >= 2 ? cap.familyNames.get(idAttr.payload.readUInt16LE(0)) : undefined;
   if (asked === ORACLE_END_MARK) return 'the oracle\'s end marker (nlctrl lookup of oracle-end-mark)';
   const found = ex.replies.some((r) => r.messages.some((x) => x.type === GENL_ID_CTRL));
-  if (asked !== undefined && !emulated.has(asked) && found) return 'nlctrl lookup of a family the emulator does not implement';
+  if (asked !== undefined && !emulated.has(asked) && found) return `nlctrl lookup of a family ${lacks}`;
   return undefined;
 }
