@@ -160,6 +160,20 @@ export class NlWriter {
     return this;
   }
 
+  /** openNestLength is what the innermost open nest's nla_len would be if it ended now. */
+  get openNestLength(): number {
+    const at = this.nestStarts[this.nestStarts.length - 1];
+    return at === undefined ? 0 : this.len - at;
+  }
+
+  /** nestCancel drops the innermost open nest and everything written into it (nla_nest_cancel). */
+  nestCancel(): this {
+    const at = this.nestStarts.pop();
+    if (at === undefined) throw new Error('nestCancel without nestStart');
+    this.len = at;
+    return this;
+  }
+
   nestEnd(): this {
     const at = this.nestStarts.pop();
     if (at === undefined) throw new Error('nestEnd without nestStart');

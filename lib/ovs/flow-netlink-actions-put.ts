@@ -119,7 +119,12 @@ export function ovsNlaPutActions(w: NlWriter, attr: number | string, acts: FlowA
   const type = typeof attr === 'number' ? attr : S.num(set ?? S.fam.set('flow-attrs'), attr);
   w.nestStart(type);
   putList(w, acts.bytes, acts.objs, S);
-  w.nestEnd();
+  // The kernel sizes the reply for the actions as received (orig_len); a list that grows when
+  // converted back (e.g. every ct() gains its zone) may not fit, and then the nest is cancelled
+  // and the message goes without actions. The emulator cancels it when it could not even be
+  // described (nla_len is 16 bits), where the kernel's skb is always too small.
+  if (w.openNestLength > 0xffff) w.nestCancel();
+  else w.nestEnd();
 }
 
 /** putActionList writes the converted-back list without an enclosing nest (ovs_nla_put_actions). */
