@@ -60,14 +60,28 @@ describe('fixes found by the fuzzer', () => {
   });
 });
 
+/** setup: an emulator with one extack socket and helpers to add datapaths and vports. */
+const setup = () => {
+  const emu = emulator({ host: new FakeHost() });
+  const s = new TestSocket(emu).extAck();
+  const dpf = emu.registry.family('ovs_datapath');
+  const vpf = emu.registry.family('ovs_vport');
+  const D = dpf.set('datapath').byName;
+  const V = vpf.set('vport').byName;
+  const newDp = (name: string): number => {
+    s.send(s.msg(dpf, 'new', NLM_F.ACK, 0, (w) => w.attrString(D.get('name')!.type, name).attrU32(D.get('upcall-pid')!.type, 1)));
+    return emu.ovs.net.dps.find((d) => d.name === name)!.ifindex;
+  };
+  const addPort = (dp: number, name: string, type: string, fill?: (w: NlWriter) => void): number => errnoOf(s.send(s.msg(vpf, 'new', NLM_F.ACK, dp, (w) => {
+    w.attrString(V.get('name')!.type, name).attrU32(V.get('type')!.type, vpf.enumValue('vport-type', type)).attrU32(V.get('upcall-pid')!.type, 1);
+    fill?.(w);
+  }))[0]);
+  return { emu, s, newDp, addPort, V, vpf, dpf, D };
+};
+
 describe('fixes found by the long fuzz run', () => {
   it('datapath with desired ifindex INT_MAX, then an internal port → its ifindex wraps below INT_MAX', () => {
-    const emu = emulator({ host: new FakeHost() });
-    const s = new TestSocket(emu).extAck();
-    const dpf = emu.registry.family('ovs_datapath');
-    const vpf = emu.registry.family('ovs_vport');
-    const D = dpf.set('datapath').byName;
-    const V = vpf.set('vport').byName;
+    const { emu, s, dpf, vpf, D, V } = setup();
     expect(errnoOf(s.send(s.msg(dpf, 'new', NLM_F.ACK, 0, (w) => w.attrString(D.get('name')!.type, 'd1').attrU32(D.get('upcall-pid')!.type, 1)
       .attrS32(D.get('ifindex')!.type, 0x7fffffff)))[0])).toBe(0);
     expect(emu.ovs.net.dps[0].ifindex).toBe(0x7fffffff);
@@ -130,23 +144,6 @@ describe('ovs_ct_limit GET reply room', () => {
 });
 
 describe('fixes found by the kernel-differential run', () => {
-  const setup = () => {
-    const emu = emulator({ host: new FakeHost() });
-    const s = new TestSocket(emu).extAck();
-    const dpf = emu.registry.family('ovs_datapath');
-    const vpf = emu.registry.family('ovs_vport');
-    const D = dpf.set('datapath').byName;
-    const V = vpf.set('vport').byName;
-    const newDp = (name: string): number => {
-      s.send(s.msg(dpf, 'new', NLM_F.ACK, 0, (w) => w.attrString(D.get('name')!.type, name).attrU32(D.get('upcall-pid')!.type, 1)));
-      return emu.ovs.net.dps.find((d) => d.name === name)!.ifindex;
-    };
-    const addPort = (dp: number, name: string, type: string, fill?: (w: NlWriter) => void): number => errnoOf(s.send(s.msg(vpf, 'new', NLM_F.ACK, dp, (w) => {
-      w.attrString(V.get('name')!.type, name).attrU32(V.get('type')!.type, vpf.enumValue('vport-type', type)).attrU32(V.get('upcall-pid')!.type, 1);
-      fill?.(w);
-    }))[0]);
-    return { emu, s, newDp, addPort, V, vpf };
-  };
 
   it('netdev vport added twice to the same datapath → EEXIST (kernel: __netdev_upper_dev_link)', () => {
     const { newDp, addPort } = setup();
