@@ -47,12 +47,7 @@ export const num = (setName: string, name: string): number => {
 /** st encodes a schema struct (missing members are zero). */
 export const st = (name: string, v: Partial<StructValue>): Buffer => encodeStruct(FAM.struct(name), v);
 
-export const u8 = (v: number): Buffer => Buffer.of(v);
-export const u16 = (v: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
-export const be16 = (v: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; };
-export const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
-export const be32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b; };
-export const be64 = (v: bigint): Buffer => { const b = Buffer.alloc(8); b.writeBigUInt64BE(v); return b; };
+export { u8, u16, be16, u32, be32, be64 } from './key-builder';
 export const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 export const flag = Buffer.alloc(0);
 export const ones = (n: number): Buffer => Buffer.alloc(n, 0xff);
