@@ -165,23 +165,29 @@ export function main(args: string[] = hideBin(process.argv)): void {
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per message (JSON Lines)' })
       .option('all', { type: 'boolean', default: false, describe: 'also records of other netlink protocols, and binary values uncut' })
       .example('$0 decode test/captures/kernel-6.12-basic.pcap', ''),
-    (argv) => {
+    async (argv) => {
+      // stdout may be a non-blocking pipe: fs.writeSync would write part of a chunk and drop the
+      // rest (EAGAIN), so go through the stream and wait for 'drain' before queueing more.
+      const stdout = process.stdout;
+      stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 1));
+      const write = (text: string): Promise<void> => new Promise((resolve) => {
+        if (stdout.write(text)) resolve();
+        else stdout.once('drain', resolve);
+      });
       try {
-        const out: string[] = [];
-        const flush = (): void => {
-          if (out.length) fs.writeSync(1, `${out.join('\n')}\n`);
-          out.length = 0;
-        };
+        let out: string[] = [];
         for (const m of decodeCapture(fs.readFileSync(argv.file), { all: argv.all })) {
           if (argv.json) out.push(messageJson(m));
           else out.push(...messageText(m));
-          if (out.length > 4096) flush();
+          if (out.length > 4096) {
+            await write(`${out.join('\n')}\n`);
+            out = [];
+          }
         }
-        flush();
+        if (out.length) await write(`${out.join('\n')}\n`);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0);
         process.stderr.write(`ovs-dpemu: decode: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exit(1);
+        process.exitCode = 1;
       }
     })
     // ---- end of record and decode ----

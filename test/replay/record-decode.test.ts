@@ -28,6 +28,13 @@ it('--json: one parseable object per message', () => {
   expect(objs[0]).toMatchObject({ frame: 1, family: 'nlctrl' });
 });
 
+it('--json through a slow pipe reader: nothing is lost when the pipe fills', () => {
+  // The reader sleeps first, so the 64 KiB pipe buffer fills and writes would see EAGAIN.
+  const r = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" decode --json "${FILE}" | (sleep 1; cat)`], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  expect(r.status).toBe(0);
+  expect(String(r.stdout).trim().split('\n')).toHaveLength([...decodeCapture(fs.readFileSync(FILE))].length);
+});
+
 it('a file that is not a capture: exit 1 and a message', () => {
   const r = decode(path.join(REPO, 'package.json'));
   expect(r.status).toBe(1);
