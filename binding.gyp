@@ -8,7 +8,8 @@
         "native/fd-watcher.cc",
         "native/seqpacket.cc",
         "native/tap.cc",
-        "native/netns-id.cc"
+        "native/netns-id.cc",
+        "native/packet-socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -22,6 +22,7 @@ import { ovsMeterExecute } from './ovs/meter';
 import type { OvsContext } from './ovs/context';
 import { SysfsNetdevs, VirtualDevices, type DeviceFactory, type HostNetdevs } from './ovs/netdev';
 import type { VportTypes } from './ovs/vport';
+import type { Skb } from './ovs/skb';
 import { Session, type SessionHost } from './transport/session';
 import { InjectOutcome, SocketError, type DatagramSink, type NetlinkEndpoint, type NlSocket, type PeerCred } from './transport/transport';
 
@@ -124,12 +125,13 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
 
   /**
    * receiveFrame is a frame arriving on the device `dev` (an internal port's TAP: the host
-   * transmitted it): the vport owning the device hands it to its datapath.
+   * transmitted it; an attached netdev: it received it): the vport owning the device hands it
+   * to its datapath. `init` sets skb metadata the device reported (accelerated VLAN tag, GSO).
    */
-  receiveFrame(devName: string, frame: Buffer): number {
+  receiveFrame(devName: string, frame: Buffer, init?: (skb: Skb) => void): number {
     const found = this.ovs.net.locateVport(devName);
     if (!found) return Errno.ENODEV;
-    return this.packets.receive(found.dp, found.vport, frame);
+    return this.packets.receive(found.dp, found.vport, frame, init);
   }
 
   /** inject runs a frame through the vport `port` (see NetlinkEndpoint.inject). */

@@ -2,6 +2,7 @@ import createDebug from 'debug';
 import { Emulator } from './emulator';
 import { canCreateTaps, TapDevices } from './ovs/internal-dev';
 import { SysfsNetdevs, VirtualDevices } from './ovs/netdev';
+import type { Skb } from './ovs/skb';
 import { CaptureRecorder } from './replay/recorder';
 import { ShimServer } from './transport/shim-server';
 
@@ -36,11 +37,11 @@ export function startServer(opts: ServerOptions): RunningServer {
   const wantTap = opts.devices === 'tap' || (opts.devices !== 'virtual' && canCreateTaps());
   if (opts.devices === 'tap' && !canCreateTaps()) throw new Error('cannot create TAP devices (need CAP_NET_ADMIN and /dev/net/tun)');
   // Frames the host sends into an internal port's TAP enter that port's datapath.
-  let receive: (dev: string, frame: Buffer) => void = () => undefined;
-  const devices = wantTap ? new TapDevices(host, (dev, frame) => receive(dev.name, frame)) : new VirtualDevices(host);
+  let receive: (dev: string, frame: Buffer, init?: (skb: Skb) => void) => void = () => undefined;
+  const devices = wantTap ? new TapDevices(host, (dev, frame, init) => receive(dev.name, frame, init)) : new VirtualDevices(host);
   const emulator = new Emulator({ cpus: opts.cpus, numaNodes: opts.numaNodes, host, devices });
-  receive = (dev, frame) => {
-    emulator.receiveFrame(dev, frame);
+  receive = (dev, frame, init) => {
+    emulator.receiveFrame(dev, frame, init);
   };
   const recorder = opts.record ? new CaptureRecorder(opts.record) : undefined;
   const shim = new ShimServer(emulator, { path: opts.socket, tap: recorder?.tap });

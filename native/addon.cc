@@ -1,4 +1,4 @@
-// Module entry point of ovsdpemu.node: registers the three groups of wrappers.
+// Module entry point of ovsdpemu.node: registers the groups of wrappers.
 #include "common.h"
 
 #include <vector>
@@ -18,6 +18,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ovsdpemu::InitSeqpacket(env, exports);
   ovsdpemu::InitTap(env, exports);
   ovsdpemu::InitNetnsId(env, exports);
+  ovsdpemu::InitPacketSocket(env, exports);
   return exports;
 }
 

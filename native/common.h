@@ -53,5 +53,6 @@ void InitFdWatcher(Napi::Env env, Napi::Object exports);
 void InitSeqpacket(Napi::Env env, Napi::Object exports);
 void InitTap(Napi::Env env, Napi::Object exports);
 void InitNetnsId(Napi::Env env, Napi::Object exports);
+void InitPacketSocket(Napi::Env env, Napi::Object exports);
 
 }  // namespace ovsdpemu

@@ -57,6 +57,17 @@ export interface FdWatcherConstructor {
   new (fd: number, callback: FdWatcherCallback): FdWatcher;
 }
 
+/** PacketFrame is a frame read from an AF_PACKET socket with its metadata. */
+export interface PacketFrame {
+  /** struct virtio_net_hdr (10 bytes, host order): checksum and GSO state of the skb. */
+  vnet: Buffer;
+  frame: Buffer;
+  /** tpacket_auxdata tp_status (TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID, …). */
+  status: number;
+  vlanTci: number;
+  vlanTpid: number;
+}
+
 /** The raw addon surface (what `build/Release/ovsdpemu.node` exports). */
 export interface NativeBinding {
   FdWatcher: FdWatcherConstructor;
@@ -100,6 +111,14 @@ export interface NativeBinding {
    * is in our namespace, -errno on failure.
    */
   tapNetnsId(fd: number): number | null;
+  /**
+   * AF_PACKET socket bound to `ifindex` for a netdev vport: promiscuous, PACKET_VNET_HDR,
+   * PACKET_AUXDATA, blind to outgoing frames. fd or -errno. Send with {@link send} (virtio_net_hdr
+   * then the frame).
+   */
+  packetOpen(ifindex: number): number;
+  /** One received frame of a {@link packetOpen} socket, or -errno (-EAGAIN: none queued). */
+  packetRecv(fd: number, max: number): PacketFrame | number;
   /** setns(open(path), CLONE_NEWNET) on the calling (main) thread. 0 or -errno. */
   setnsNet(path: string): number;
 }

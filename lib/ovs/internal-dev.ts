@@ -5,7 +5,8 @@ import { NlError } from '../nl/errors';
 import { native, POLL_READABLE, type FdWatcher } from '../native';
 import type { Skb } from './skb';
 import { vlanPushInside } from './upcall';
-import { sysfsDeviceStats, validDevName, VirtualDevices, type DeviceFactory, type DevStats, type HostNetdevs, type NetDevice } from './netdev';
+import { sysfsDeviceStats, validDevName, VirtualDevices, type DeviceFactory, type DevStats, type HostDevice, type HostNetdevs, type NetDevice } from './netdev';
+import { attachNetdev } from './vport-netdev';
 
 const log = createDebug('ovs-dpemu:ovs:internal-dev');
 
@@ -22,8 +23,11 @@ export function randomMac(): Buffer {
   return mac;
 }
 
-/** FrameSink receives frames the host sent into an internal port (the datapath's input, later). */
-export type FrameSink = (dev: TapDevice, frame: Buffer) => void;
+/**
+ * FrameSink receives frames entering the datapath from a device: those the host sent into an
+ * internal port, and those an attached netdev received (`init` sets their skb metadata).
+ */
+export type FrameSink = (dev: NetDevice, frame: Buffer, init?: (skb: Skb) => void) => void;
 
 /**
  * TapDevice is an OVS internal port made real: a TAP device, so that clients' ioctls and
@@ -111,6 +115,11 @@ export class TapDevices implements DeviceFactory {
   createTunnel(name: string): NetDevice {
     if (this.taps.has(name)) throw new NlError(Errno.EEXIST);
     return this.virtual.createTunnel(name);
+  }
+
+  /** A netdev vport's device carries traffic through a packet socket (vport-netdev.ts). */
+  attachHost(host: HostDevice): NetDevice | undefined {
+    return attachNetdev(host, this.sink);
   }
 }
 

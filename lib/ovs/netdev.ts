@@ -127,6 +127,11 @@ export interface DeviceFactory {
   createInternal(name: string, desiredIfindex: number): NetDevice;
   /** vxlan/geneve/gretap device of a compat tunnel vport. */
   createTunnel(name: string): NetDevice;
+  /**
+   * The device of a netdev vport with its traffic (frames in and out); absent, or undefined
+   * returned, when the emulator models the port without traffic (replay, no privilege).
+   */
+  attachHost?(host: HostDevice): NetDevice | undefined;
 }
 
 /** A device the emulator keeps in memory: counters only. */

@@ -48,6 +48,8 @@ export class Skb {
   ct: unknown = undefined;
   /** Egress tunnel metadata set by a SET(tunnel) action (skb_dst tunnel info), opaque here. */
   tunnelInfo: unknown = undefined;
+  /** GSO state of a super-packet a netdev port received (segmented by the device it leaves on). */
+  gso: { type: number; size: number; hdrLen: number } | undefined = undefined;
 
   constructor(public data: Buffer) {}
 
