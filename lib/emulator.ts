@@ -10,6 +10,7 @@ import type { SchemaRegistry } from './schema/model';
 import { OvsNet } from './ovs/datapath';
 import { datapathHandlers } from './ovs/datapath-family';
 import { vportHandlers } from './ovs/vport-family';
+import { ovsDpNotify } from './ovs/dp-notify';
 import { flowHandlers } from './ovs/flow-family';
 import { meterHandlers } from './ovs/meter-family';
 import { ctLimitHandlers } from './ovs/ct-limit-family';
@@ -121,6 +122,17 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
    */
   rebalanceMasks(): void {
     for (const dp of this.ovs.net.dps) dp.table.rebalance();
+  }
+
+  /**
+   * detachVanishedPorts removes netdev vports whose interface was deleted or moved away and
+   * multicasts their OVS_VPORT_CMD_DEL, as the kernel's netdevice notifier does. The server
+   * calls it periodically; returns the names of the ports detached.
+   */
+  detachVanishedPorts(): string[] {
+    return ovsDpNotify(this.ovs, (group, dgram) => {
+      for (const s of this.groupMembers(group)) s.deliverBroadcast(dgram);
+    });
   }
 
   /**

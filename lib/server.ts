@@ -54,6 +54,10 @@ export function startServer(opts: ServerOptions): RunningServer {
   // DP_MASKS_REBALANCE_INTERVAL: the kernel re-sorts the mask array by hits every 4 s.
   const rebalance = setInterval(() => emulator.rebalanceMasks(), 4000);
   rebalance.unref();
+  // Host interfaces attached as netdev ports may be deleted or moved away at any time; the
+  // kernel learns it from the netdevice notifier, the emulator looks twice a second.
+  const sweep = setInterval(() => emulator.detachVanishedPorts(), 500);
+  sweep.unref();
   log('listening on %s (internal ports: %s)', opts.socket, wantTap ? 'tap' : 'virtual');
   return {
     emulator,
@@ -62,6 +66,7 @@ export function startServer(opts: ServerOptions): RunningServer {
     recorder,
     close() {
       clearInterval(rebalance);
+      clearInterval(sweep);
       // Datapaths go away with the emulator, as with rmmod: their TAP devices are deleted.
       for (const dp of [...emulator.ovs.net.dps]) for (const v of dp.ports.values()) v.destroy();
       shim.close();

@@ -119,7 +119,7 @@ export class TapDevices implements DeviceFactory {
 
   /** A netdev vport's device carries traffic through a packet socket (vport-netdev.ts). */
   attachHost(host: HostDevice): NetDevice | undefined {
-    return attachNetdev(host, this.sink);
+    return attachNetdev(host, this.sink, this.host);
   }
 }
 

@@ -23,6 +23,11 @@ export interface NetDevice {
   stats(): DevStats;
   /** Release the device (unregister_netdevice for internal/tunnel devices; unlink for host ones). */
   destroy(): void;
+  /**
+   * Whether the host device behind a netdev vport is still registered in the emulator's
+   * namespace (absent: the device belongs to the datapath and cannot vanish on its own).
+   */
+  present?(): boolean;
   /** transmit is the device's xmit for a packet the datapath outputs to this port (absent: dropped). */
   transmit?(skb: Skb): void;
 }

@@ -7,37 +7,41 @@ import { DP_MAX_PORTS, OVSP_LOCAL, type Datapath } from './datapath';
 import { headerIfindex, ovsMessage, type OvsContext } from './context';
 import { createVport, upcallPidsFrom, type Vport } from './vport';
 
+/** vportFillInfo builds an ovs_vport message describing `v` (replies, dumps, notifications). */
+// kernel: ovs_vport_cmd_fill_info()
+export function vportFillInfo(ctx: OvsContext, dp: Datapath, v: Vport, portid: number, seq: number, flags: number, cmd: number): Buffer {
+  const fam = ctx.vportFamily;
+  const vportPids = ctx.dpFamily.enumValue('user-features', 'vport-pids');
+  const w = ovsMessage(fam, cmd, flags, seq, portid, dp.ifindex);
+  const e = new AttrEncoder(w, fam.set('vport'));
+  e.int('port-no', v.portNo).int('type', v.type).string('name', v.name).int('ifindex', v.dev.ifindex);
+  if (v.dev.netnsid !== undefined) e.int('netnsid', v.dev.netnsid);
+  const s = v.dev.stats();
+  e.struct('stats', {
+    'rx-packets': s.rxPackets, 'tx-packets': s.txPackets, 'rx-bytes': s.rxBytes, 'tx-bytes': s.txBytes,
+    'rx-errors': s.rxErrors, 'tx-errors': s.txErrors, 'rx-dropped': s.rxDropped, 'tx-dropped': s.txDropped,
+  });
+  e.nest('upcall-stats', (u) => u.int('success', v.upcallSuccess).int('fail', v.upcallFail));
+  // kernel: ovs_vport_get_upcall_portids()
+  if (dp.userFeatures & vportPids) e.u32Array('upcall-pid', v.upcallPids);
+  else e.u32Array('upcall-pid', [v.upcallPids[0] ?? 0]);
+  if (v.options) {
+    const o = v.options;
+    e.nest('options', (n) => {
+      if (o.dstPort !== undefined) n.int('dst-port', o.dstPort);
+      if (o.gbp) n.nest('extension', (x) => x.flag('gbp'));
+    });
+  }
+  return w.endMessage().finish();
+}
+
 /** ovs_vport handlers (net/openvswitch/datapath.c, ovs_vport_cmd_*). */
 export function vportHandlers(ctx: OvsContext): FamilyHandlers {
   const fam = ctx.vportFamily;
-  const set = fam.set('vport');
   const group = fam.mcastGroups[0]?.id ?? 0;
-  const vportPids = ctx.dpFamily.enumValue('user-features', 'vport-pids');
 
-  // kernel: ovs_vport_cmd_fill_info()
-  function fill(dp: Datapath, v: Vport, portid: number, seq: number, flags: number, cmd: number): Buffer {
-    const w = ovsMessage(fam, cmd, flags, seq, portid, dp.ifindex);
-    const e = new AttrEncoder(w, set);
-    e.int('port-no', v.portNo).int('type', v.type).string('name', v.name).int('ifindex', v.dev.ifindex);
-    if (v.dev.netnsid !== undefined) e.int('netnsid', v.dev.netnsid);
-    const s = v.dev.stats();
-    e.struct('stats', {
-      'rx-packets': s.rxPackets, 'tx-packets': s.txPackets, 'rx-bytes': s.rxBytes, 'tx-bytes': s.txBytes,
-      'rx-errors': s.rxErrors, 'tx-errors': s.txErrors, 'rx-dropped': s.rxDropped, 'tx-dropped': s.txDropped,
-    });
-    e.nest('upcall-stats', (u) => u.int('success', v.upcallSuccess).int('fail', v.upcallFail));
-    // kernel: ovs_vport_get_upcall_portids()
-    if (dp.userFeatures & vportPids) e.u32Array('upcall-pid', v.upcallPids);
-    else e.u32Array('upcall-pid', [v.upcallPids[0] ?? 0]);
-    if (v.options) {
-      const o = v.options;
-      e.nest('options', (n) => {
-        if (o.dstPort !== undefined) n.int('dst-port', o.dstPort);
-        if (o.gbp) n.nest('extension', (x) => x.flag('gbp'));
-      });
-    }
-    return w.endMessage().finish();
-  }
+  const fill = (dp: Datapath, v: Vport, portid: number, seq: number, flags: number, cmd: number): Buffer =>
+    vportFillInfo(ctx, dp, v, portid, seq, flags, cmd);
 
   function notify(req: GenlRequest, dgram: Buffer): void {
     req.out.notify(group, dgram, (req.msg.flags & NLM_F.ECHO) !== 0);

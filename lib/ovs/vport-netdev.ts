@@ -3,7 +3,7 @@ import createDebug from 'debug';
 import { Errno } from '../nl/errno';
 import { native, POLL_READABLE, type FdWatcher, type PacketFrame } from '../native';
 import { csumFold, csumPartial, CSUM_MANGLED_0 } from './checksum';
-import type { HostDevice, NetDevice, DevStats } from './netdev';
+import type { DevStats, HostDevice, HostNetdevs, NetDevice } from './netdev';
 import type { Skb } from './skb';
 import { vlanPushInside } from './upcall';
 
@@ -118,7 +118,7 @@ export class NetdevPort implements NetDevice {
   readonly name: string;
   readonly ifindex: number;
 
-  constructor(private readonly host: HostDevice, private readonly fd: number, sink: NetdevSink) {
+  constructor(private readonly host: HostDevice, private readonly fd: number, sink: NetdevSink, private readonly hostLookup: HostNetdevs['lookup']) {
     this.name = host.name;
     this.ifindex = host.ifindex;
     this.restore = isolate(host.name);
@@ -140,6 +140,11 @@ export class NetdevPort implements NetDevice {
 
   stats(): DevStats {
     return this.host.stats();
+  }
+
+  /** The interface is still ours: same name, same ifindex, in the emulator's namespace. */
+  present(): boolean {
+    return this.hostLookup(this.name)?.ifindex === this.ifindex;
   }
 
   /** transmit is dev_queue_xmit() on the device: an accelerated tag goes into the frame. */
@@ -166,11 +171,11 @@ export class NetdevPort implements NetDevice {
  * attachNetdev opens the device's packet socket; undefined (logged) when that is not possible,
  * e.g. without CAP_NET_RAW: the port then exists without traffic, as in replay.
  */
-export function attachNetdev(host: HostDevice, sink: NetdevSink): NetDevice | undefined {
+export function attachNetdev(host: HostDevice, sink: NetdevSink, netdevs: HostNetdevs): NetDevice | undefined {
   const fd = native().packetOpen(host.ifindex);
   if (fd < 0) {
     log('%s: packet socket: errno %d; the port carries no traffic', host.name, -fd);
     return undefined;
   }
-  return new NetdevPort(host, fd, sink);
+  return new NetdevPort(host, fd, sink, (name) => netdevs.lookup(name));
 }

@@ -125,7 +125,10 @@ function linkHostDevice(p: VportParms, env: VportEnv, pids: number[]): Vport {
   if (master) throw new NlError(master === p.master ? Errno.EEXIST : Errno.EBUSY);
   if (host.hasMaster) throw new NlError(Errno.EBUSY);
   env.attachedHostDevs.set(p.name, p.master ?? env);
-  const dev: NetDevice = env.devices.attachHost?.(host) ?? { name: host.name, ifindex: host.ifindex, stats: () => host.stats(), destroy: () => undefined };
+  const dev: NetDevice = env.devices.attachHost?.(host) ?? {
+    name: host.name, ifindex: host.ifindex, stats: () => host.stats(), destroy: () => undefined,
+    present: () => env.host.lookup(host.name)?.ifindex === host.ifindex,
+  };
   return new Vport(p.portNo, p.type, p.name, dev, pids, undefined, () => env.attachedHostDevs.delete(p.name));
 }
 
