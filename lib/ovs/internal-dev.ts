@@ -5,7 +5,7 @@ import { NlError } from '../nl/errors';
 import { native, POLL_READABLE, type FdWatcher } from '../native';
 import type { Skb } from './skb';
 import { vlanPushInside } from './upcall';
-import { sysfsDeviceStats, validDevName, VirtualDevices, type DeviceFactory, type DevStats, type HostDevice, type HostNetdevs, type NetDevice } from './netdev';
+import { sysfsDeviceStats, validDevName, zeroStats, VirtualDevices, type DeviceFactory, type DevStats, type HostDevice, type HostNetdevs, type NetDevice } from './netdev';
 import { attachNetdev } from './vport-netdev';
 
 const log = createDebug('ovs-dpemu:ovs:internal-dev');
@@ -15,6 +15,15 @@ const log = createDebug('ovs-dpemu:ovs:internal-dev');
  * at MAX_MTU - ETH_HLEN = 65521 (drivers/net/tun.c), so TAP-backed ports refuse 65522..65535.
  */
 export const INTERNAL_MTU = { min: 68, max: 65535, tapMax: 65521, default: 1500 } as const;
+
+/** linkStats64 reads the leading fields of struct rtnl_link_stats64 (host byte order). */
+export function linkStats64(b: Buffer): DevStats {
+  const u = (i: number): bigint => b.readBigUInt64LE(i * 8);
+  return {
+    rxPackets: u(0), txPackets: u(1), rxBytes: u(2), txBytes: u(3),
+    rxErrors: u(4), txErrors: u(5), rxDropped: u(6), txDropped: u(7),
+  };
+}
 
 /** randomMac is eth_hw_addr_random(): unicast, locally administered. */
 export function randomMac(): Buffer {
@@ -36,7 +45,7 @@ export type FrameSink = (dev: NetDevice, frame: Buffer, init?: (skb: Skb) => voi
 export class TapDevice implements NetDevice {
   private readonly watcher: FdWatcher;
 
-  constructor(readonly name: string, readonly ifindex: number, private readonly fd: number, sink: FrameSink) {
+  constructor(readonly name: string, private readonly createdIfindex: number, private readonly fd: number, sink: FrameSink) {
     const nat = native();
     this.watcher = new nat.FdWatcher(fd, () => {
       for (;;) {
@@ -58,9 +67,21 @@ export class TapDevice implements NetDevice {
     return id === null || id < 0 ? undefined : id;
   }
 
-  /** The device's own counters: host tx is datapath rx (internal_dev's view). */
+  /**
+   * The device's own counters: host tx is datapath rx (internal_dev's view). A device moved to
+   * another namespace is asked for there (the kernel's vport keeps reading dev_get_stats()).
+   */
   stats(): DevStats {
-    return sysfsDeviceStats(this.name);
+    if (this.netnsid === undefined) return sysfsDeviceStats(this.name);
+    const link = native().tapLink(this.fd);
+    return typeof link === 'number' ? zeroStats() : linkStats64(link.stats);
+  }
+
+  /** dev->ifindex: moving the device keeps it unless the target namespace has it in use. */
+  get ifindex(): number {
+    if (this.netnsid === undefined) return this.createdIfindex;
+    const link = native().tapLink(this.fd);
+    return typeof link === 'number' ? this.createdIfindex : link.ifindex;
   }
 
   /** send writes a frame into the host side (the datapath's output to this port). */
