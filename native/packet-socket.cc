@@ -49,6 +49,10 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   if (rc == 0) rc = SetOpt(fd, PACKET_AUXDATA, &one, sizeof(one));
   // Older kernels lack it; frames the host sends are then filtered by sll_pkttype below.
   if (rc == 0) SetOpt(fd, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+  // The kernel's rx_handler has no queue; ours must absorb bursts of 64 KiB GSO frames while the
+  // event loop is busy. SO_RCVBUFFORCE (CAP_NET_ADMIN) may exceed rmem_max; else best effort.
+  int rcvbuf = 16 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   if (rc == 0 && bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) != 0) rc = -errno;
   if (rc == 0) rc = SetOpt(fd, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr));
   if (rc < 0) {
