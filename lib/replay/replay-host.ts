@@ -2,8 +2,9 @@
  * The host a capture was taken on, modelled from the capture alone: the interfaces it attached
  * as `netdev` vports (names from vport NEW requests, ifindexes from the kernel's replies), the
  * ifindexes the kernel gave each internal device (datapath local ports, `internal` vports), and
- * the network namespace moves its vport replies reveal (OVS_VPORT_ATTR_NETNSID). Replay needs
- * nothing of the machine it runs on.
+ * the network namespace moves its vport replies reveal (OVS_VPORT_ATTR_NETNSID), and the
+ * interfaces that vanished while attached (the kernel's unsolicited OVS_VPORT_CMD_DEL, port id
+ * and seq 0, from its netdevice notifier). Replay needs nothing of the machine it runs on.
  */
 import { NLMSG_ERROR, NLMSG_HDRLEN } from '../nl/constants';
 import type { NlMessage } from '../nl/message';
@@ -18,6 +19,8 @@ const OVS_ATTRS_AT = NLMSG_HDRLEN + 4 + 4;
 const ENODEV = 19;
 const EINVAL = 22;
 const EBUSY = 16;
+/** OVS_VPORT_CMD_DEL (include/uapi/linux/openvswitch.h). */
+const OVS_VPORT_CMD_DEL = 2;
 
 /** OvsView reads the few OVS attributes the host model needs, with numbers from the schemas. */
 interface OvsView {
@@ -77,6 +80,8 @@ export class CaptureHost implements HostNetdevs {
   private attaching = new Set<string>();
   private errno: number | undefined;
   private readonly netdevNews = new Map<Exchange, string[]>();
+  /** Record index of each unsolicited vport DEL (the interface vanished), with its name. */
+  private readonly vanished: [number, string][] = [];
 
   constructor(reg: SchemaRegistry, cap: Capture, exchanges: Exchange[]) {
     const v = view(reg, cap);
@@ -91,6 +96,7 @@ export class CaptureHost implements HostNetdevs {
         const ifindex = u32(o.attrs.get(v.vIfindex));
         if (ifindex) this.maxSeen = Math.max(this.maxSeen, ifindex);
         if (ifindex && u32(o.attrs.get(v.vType)) === v.typeNetdev) this.netdevIfindex.set(n, ifindex);
+        if (o.cmd === OVS_VPORT_CMD_DEL && m.pid === 0 && m.seq === 0) this.vanished.push([i, n]);
         const ns = o.attrs.get(v.vNetnsid);
         push(this.nsid, n, [i, ns && ns.length >= 4 ? ns.readInt32LE(0) : undefined]);
       }
@@ -117,6 +123,8 @@ export class CaptureHost implements HostNetdevs {
   /** enter tells the model which request is being replayed (record index `at`). */
   enter(ex: Exchange, at: number): void {
     this.position = at;
+    // Interfaces whose disappearance the capture showed before this request are gone.
+    while (this.vanished.length && this.vanished[0][0] < at) this.netdevs.delete(this.vanished.shift()![1]);
     this.attaching = new Set(this.netdevNews.get(ex) ?? []);
     this.errno = this.attaching.size ? errnoOf(ex) : undefined;
   }

@@ -85,6 +85,14 @@ export class ReplaySockets {
     return { sock, queue };
   }
 
+  /**
+   * hostChanged lets the emulator notice what changed on the modelled host before the next request
+   * (netdev ports whose interface vanished are detached, as the kernel's notifier did).
+   */
+  hostChanged(): void {
+    this.emu.detachVanishedPorts();
+  }
+
   /** send sends a request datagram from `port` and collects everything the emulator delivered. */
   send(port: number, dgram: Buffer): GotTraffic {
     // Port 0: a request whose socket the capture does not tell; an autobound socket sends it.

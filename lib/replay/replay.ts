@@ -145,7 +145,7 @@ export async function replay(file: string | Buffer, options: ReplayOptions = {})
     cpus: options.cpus ?? 2, host, devices: new ReplayDevices(host), schemaDir: options.schemaDir,
     clock: () => now, maxMeters: maxMetersOf(cap, reg),
   });
-  const sockets: { send(port: number, dgram: Buffer): GotTraffic | Promise<GotTraffic>; close(): void } =
+  const sockets: { send(port: number, dgram: Buffer): GotTraffic | Promise<GotTraffic>; close(): void; hostChanged?(): void } =
     kernel ?? new ReplaySockets(newEmulator(), reg, exchanges, upcallPorts(exchanges, familyId, reg, decoder));
   const lastOfPort = new Map(exchanges.map((e) => [e.port, e]));
   const skipWhat = kernel ? 'this host\'s kernel does not have' : undefined;
@@ -169,6 +169,7 @@ export async function replay(file: string | Buffer, options: ReplayOptions = {})
       }
       if (!norm.tainted && trafficAt.some((i) => i < at)) norm.tainted = true;
       host.enter(ex, at);
+      sockets.hostChanged?.();
       // CLOCK_MONOTONIC follows the capture: its time since the first record, plus 1 s (0 means "never").
       now = Math.floor(ex.request.timeMs) + 1000;
       const got = await sockets.send(ex.port, translateRequest(ex.request.datagram, familyId, (k) => norm.requestIfindex(k), reg));
