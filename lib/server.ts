@@ -3,6 +3,7 @@ import { Emulator } from './emulator';
 import { canCreateTaps, TapDevices } from './ovs/internal-dev';
 import { SysfsNetdevs, VirtualDevices } from './ovs/netdev';
 import type { Skb } from './ovs/skb';
+import { watchLinks } from './ovs/netdev-watch';
 import { CaptureRecorder } from './replay/recorder';
 import { ShimServer } from './transport/shim-server';
 
@@ -55,7 +56,10 @@ export function startServer(opts: ServerOptions): RunningServer {
   const rebalance = setInterval(() => emulator.rebalanceMasks(), 4000);
   rebalance.unref();
   // Host interfaces attached as netdev ports may be deleted or moved away at any time; the
-  // kernel learns it from the netdevice notifier, the emulator looks twice a second.
+  // kernel learns it from the netdevice notifier, the emulator from rtnetlink link
+  // notifications, and it also looks twice a second in case one was missed (ENOBUFS).
+  const links = watchLinks(() => emulator.detachVanishedPorts());
+  if (devices instanceof TapDevices) devices.onNetdevDown = () => emulator.detachVanishedPorts();
   const sweep = setInterval(() => emulator.detachVanishedPorts(), 500);
   sweep.unref();
   log('listening on %s (internal ports: %s)', opts.socket, wantTap ? 'tap' : 'virtual');
@@ -67,6 +71,7 @@ export function startServer(opts: ServerOptions): RunningServer {
     close() {
       clearInterval(rebalance);
       clearInterval(sweep);
+      links?.close();
       // Datapaths go away with the emulator, as with rmmod: their TAP devices are deleted.
       for (const dp of [...emulator.ovs.net.dps]) for (const v of dp.ports.values()) v.destroy();
       shim.close();

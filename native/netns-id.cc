@@ -98,7 +98,7 @@ Napi::Value TapNetnsId(const Napi::CallbackInfo& info) {
 }
 
 // RTM_GETLINK of `name` in the namespace with id nsid (< 0: ours): ifindex and IFLA_STATS64.
-int GetLink(const char* name, int nsid, int* ifindex, uint8_t* stats64) {
+int GetLink(const char* name, int nsid, int* ifindex, unsigned* flags, uint8_t* stats64) {
   int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (s < 0) return -errno;
   struct {
@@ -137,6 +137,7 @@ int GetLink(const char* name, int nsid, int* ifindex, uint8_t* stats64) {
   if (nh->nlmsg_type != RTM_NEWLINK) return -EPROTO;
   auto* ifi = reinterpret_cast<ifinfomsg*>(NLMSG_DATA(nh));
   *ifindex = ifi->ifi_index;
+  *flags = ifi->ifi_flags;
   int len = static_cast<int>(nh->nlmsg_len) - NLMSG_LENGTH(sizeof(ifinfomsg));
   auto* a = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(ifi) + NLMSG_ALIGN(sizeof(ifinfomsg)));
   for (; len >= static_cast<int>(NLA_HDRLEN) && a->nla_len >= NLA_HDRLEN && a->nla_len <= len;
@@ -149,8 +150,8 @@ int GetLink(const char* name, int nsid, int* ifindex, uint8_t* stats64) {
   return -ENOENT;
 }
 
-// tapLink(fd) -> {name, ifindex, stats: Buffer(64)} | -errno: where the TAP device is now (its
-// current name and ifindex, in whatever namespace it was moved to) and the first eight u64
+// tapLink(fd) -> {name, ifindex, flags, stats: Buffer(64)} | -errno: where the TAP device is now
+// (its current name, ifindex and IFF_* flags, in whatever namespace it was moved to) and the first eight u64
 // counters of its rtnl_link_stats64.
 Napi::Value TapLink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -163,12 +164,14 @@ Napi::Value TapLink(const Napi::CallbackInfo& info) {
   int own = TapNsid(fd, &nsid);
   if (own < 0) return NegErrno(env, -own);
   int ifindex = 0;
+  unsigned flags = 0;
   uint8_t stats[64];
-  int rc = GetLink(ifr.ifr_name, own == 1 ? -1 : nsid, &ifindex, stats);
+  int rc = GetLink(ifr.ifr_name, own == 1 ? -1 : nsid, &ifindex, &flags, stats);
   if (rc < 0) return NegErrno(env, -rc);
   Napi::Object o = Napi::Object::New(env);
   o.Set("name", Napi::String::New(env, std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ))));
   o.Set("ifindex", Napi::Number::New(env, ifindex));
+  o.Set("flags", Napi::Number::New(env, flags));
   o.Set("stats", Napi::Buffer<uint8_t>::Copy(env, stats, sizeof(stats)));
   return o;
 }

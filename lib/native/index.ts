@@ -120,10 +120,10 @@ export interface NativeBinding {
   /** One received frame of a {@link packetOpen} socket, or -errno (-EAGAIN: none queued). */
   packetRecv(fd: number, max: number): PacketFrame | number;
   /**
-   * Where a TAP device is now, in whatever namespace it was moved to: its name, ifindex and the
-   * first eight u64 counters of rtnl_link_stats64 (rx/tx packets, bytes, errors, dropped).
+   * Where a TAP device is now, in whatever namespace it was moved to: its name, ifindex, IFF_*
+   * flags (ifi_flags) and the first eight u64 counters of rtnl_link_stats64 (rx/tx packets, bytes, errors, dropped).
    */
-  tapLink(fd: number): { name: string; ifindex: number; stats: Buffer } | number;
+  tapLink(fd: number): { name: string; ifindex: number; flags: number; stats: Buffer } | number;
   /** setns(open(path), CLONE_NEWNET) on the calling (main) thread. 0 or -errno. */
   setnsNet(path: string): number;
 }

@@ -159,7 +159,8 @@ export class PacketPath {
   // kernel: ovs_vport_send()
   private output(dp: Datapath, portNo: number, skb: Skb): void {
     const vport = dp.ports.get(portNo);
-    if (!vport) return;
+    // kernel: do_output() sends only to a running device with carrier, else drops uncounted.
+    if (!vport || vport.dev.running?.() === false) return;
     vport.dev.transmit?.(skb);
   }
 

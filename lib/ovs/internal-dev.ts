@@ -5,7 +5,7 @@ import { NlError } from '../nl/errors';
 import { native, POLL_READABLE, type FdWatcher } from '../native';
 import type { Skb } from './skb';
 import { vlanPushInside } from './upcall';
-import { sysfsDeviceStats, validDevName, zeroStats, VirtualDevices, type DeviceFactory, type DevStats, type HostDevice, type HostNetdevs, type NetDevice } from './netdev';
+import { isRunning, sysfsDeviceStats, validDevName, zeroStats, VirtualDevices, type DeviceFactory, type DevStats, type HostDevice, type HostNetdevs, type NetDevice } from './netdev';
 import { attachNetdev } from './vport-netdev';
 
 const log = createDebug('ovs-dpemu:ovs:internal-dev');
@@ -77,6 +77,18 @@ export class TapDevice implements NetDevice {
     return typeof link === 'number' ? zeroStats() : linkStats64(link.stats);
   }
 
+  /**
+   * netif_running() && netif_carrier_ok(). Asked by name in our namespace; a device moved away
+   * (ENODEV here) is asked for where it lives now.
+   */
+  running(): boolean {
+    const nat = native();
+    const flags = nat.getIfFlags(this.name);
+    if (flags !== -Errno.ENODEV) return isRunning(flags);
+    const link = nat.tapLink(this.fd);
+    return typeof link !== 'number' && isRunning(link.flags);
+  }
+
   /** dev->ifindex: moving the device keeps it unless the target namespace has it in use. */
   get ifindex(): number {
     if (this.netnsid === undefined) return this.createdIfindex;
@@ -107,6 +119,9 @@ export class TapDevice implements NetDevice {
 export class TapDevices implements DeviceFactory {
   private readonly virtual: VirtualDevices;
   private readonly taps = new Map<string, TapDevice>();
+
+  /** Called when an attached netdev reports going down or away (the server re-checks its ports). */
+  onNetdevDown?: () => void;
 
   constructor(readonly host: HostNetdevs, private readonly sink: FrameSink = () => undefined) {
     this.virtual = new VirtualDevices(host);
@@ -140,7 +155,7 @@ export class TapDevices implements DeviceFactory {
 
   /** A netdev vport's device carries traffic through a packet socket (vport-netdev.ts). */
   attachHost(host: HostDevice): NetDevice | undefined {
-    return attachNetdev(host, this.sink, this.host);
+    return attachNetdev(host, this.sink, this.host, () => this.onNetdevDown?.());
   }
 }
 

@@ -28,6 +28,11 @@ export interface NetDevice {
    * namespace (absent: the device belongs to the datapath and cannot vanish on its own).
    */
   present?(): boolean;
+  /**
+   * netif_running() && netif_carrier_ok(): do_output() drops (uncounted) what would go to a
+   * device that is down or has no carrier. Absent: always (devices only the emulator sees).
+   */
+  running?(): boolean;
   /** transmit is the device's xmit for a packet the datapath outputs to this port (absent: dropped). */
   transmit?(skb: Skb): void;
 }
@@ -45,6 +50,19 @@ export interface HostDevice {
 }
 
 export const ARPHRD_ETHER = 1;
+
+/** IFF_UP, IFF_RUNNING (include/uapi/linux/if.h). */
+const IFF_UP = 0x1;
+const IFF_RUNNING = 0x40;
+
+/**
+ * isRunning reads netif_running() && netif_carrier_ok() from IFF_* flags (or -errno: not
+ * running): IFF_RUNNING is only set on a running device whose operstate is up, which takes
+ * the carrier.
+ */
+export function isRunning(flags: number): boolean {
+  return flags >= 0 && (flags & IFF_UP) !== 0 && (flags & IFF_RUNNING) !== 0;
+}
 export const ARPHRD_LOOPBACK = 772;
 export const ARPHRD_NONE = 65534;
 

@@ -3,7 +3,7 @@ import createDebug from 'debug';
 import { Errno } from '../nl/errno';
 import { native, POLL_READABLE, type FdWatcher, type PacketFrame } from '../native';
 import { csumFold, csumPartial, CSUM_MANGLED_0 } from './checksum';
-import type { DevStats, HostDevice, HostNetdevs, NetDevice } from './netdev';
+import { isRunning, type DevStats, type HostDevice, type HostNetdevs, type NetDevice } from './netdev';
 import type { Skb } from './skb';
 import { vlanPushInside } from './upcall';
 
@@ -118,7 +118,7 @@ export class NetdevPort implements NetDevice {
   readonly name: string;
   readonly ifindex: number;
 
-  constructor(private readonly host: HostDevice, private readonly fd: number, sink: NetdevSink, private readonly hostLookup: HostNetdevs['lookup']) {
+  constructor(private readonly host: HostDevice, private readonly fd: number, sink: NetdevSink, private readonly hostLookup: HostNetdevs['lookup'], onDown?: () => void) {
     this.name = host.name;
     this.ifindex = host.ifindex;
     this.restore = isolate(host.name);
@@ -129,6 +129,9 @@ export class NetdevPort implements NetDevice {
         if (typeof p === 'number') {
           // A frame longer than RECV_MAX was dropped by the read; anything else ends the batch.
           if (p === -Errno.EMSGSIZE) continue;
+          // The device went down or was unregistered (packet_notifier sets ENETDOWN before
+          // rtnetlink announces it): let the datapath check its ports at once.
+          if (p === -Errno.ENETDOWN) onDown?.();
           return;
         }
         sink(this, p.frame, skbSetup(p));
@@ -140,6 +143,11 @@ export class NetdevPort implements NetDevice {
 
   stats(): DevStats {
     return this.host.stats();
+  }
+
+  /** netif_running() && netif_carrier_ok() of the interface (a veth whose peer is down has no carrier). */
+  running(): boolean {
+    return isRunning(native().getIfFlags(this.name));
   }
 
   /** The interface is still ours: same name, same ifindex, in the emulator's namespace. */
@@ -169,13 +177,14 @@ export class NetdevPort implements NetDevice {
 
 /**
  * attachNetdev opens the device's packet socket; undefined (logged) when that is not possible,
- * e.g. without CAP_NET_RAW: the port then exists without traffic, as in replay.
+ * e.g. without CAP_NET_RAW: the port then exists without traffic, as in replay. `onDown` is
+ * called when the socket reports the device down or gone.
  */
-export function attachNetdev(host: HostDevice, sink: NetdevSink, netdevs: HostNetdevs): NetDevice | undefined {
+export function attachNetdev(host: HostDevice, sink: NetdevSink, netdevs: HostNetdevs, onDown?: () => void): NetDevice | undefined {
   const fd = native().packetOpen(host.ifindex);
   if (fd < 0) {
     log('%s: packet socket: errno %d; the port carries no traffic', host.name, -fd);
     return undefined;
   }
-  return new NetdevPort(host, fd, sink, (name) => netdevs.lookup(name));
+  return new NetdevPort(host, fd, sink, (name) => netdevs.lookup(name), onDown);
 }
