@@ -24,10 +24,44 @@
 namespace ovsdpemu {
 namespace {
 
+// Sends one rtnetlink request and checks the first reply: the reply's nlmsghdr when it is a
+// message of `type`, else nullptr with *err = the NLMSG_ERROR code or -errno or -EPROTO.
+const nlmsghdr* RtTransact(const void* req, size_t len, uint16_t type, uint8_t* buf, size_t cap, int* err) {
+  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (s < 0) {
+    *err = -errno;
+    return nullptr;
+  }
+  ssize_t n = send(s, req, len, 0);
+  if (n >= 0) n = recv(s, buf, cap, 0);
+  *err = n < 0 ? -errno : 0;
+  close(s);
+  if (n < 0) return nullptr;
+  auto* nh = reinterpret_cast<const nlmsghdr*>(buf);
+  if (!NLMSG_OK(nh, static_cast<unsigned>(n))) {
+    *err = -EPROTO;
+  } else if (nh->nlmsg_type == NLMSG_ERROR) {
+    *err = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(nh))->error;
+  } else if (nh->nlmsg_type != type) {
+    *err = -EPROTO;
+  }
+  return *err ? nullptr : nh;
+}
+
+// The first attribute of `type` after a `fixed`-byte family header in message nh, with at least
+// `min` payload bytes; nullptr when absent.
+const uint8_t* RtAttr(const nlmsghdr* nh, size_t fixed, uint16_t type, size_t min) {
+  int len = static_cast<int>(nh->nlmsg_len) - NLMSG_LENGTH(fixed);
+  auto* a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(NLMSG_DATA(nh)) + NLMSG_ALIGN(fixed));
+  for (; len >= static_cast<int>(NLA_HDRLEN) && a->nla_len >= NLA_HDRLEN && a->nla_len <= len;
+       len -= NLA_ALIGN(a->nla_len), a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(a) + NLA_ALIGN(a->nla_len))) {
+    if ((a->nla_type & NLA_TYPE_MASK) == type && a->nla_len >= NLA_HDRLEN + min) return reinterpret_cast<const uint8_t*>(a) + NLA_HDRLEN;
+  }
+  return nullptr;
+}
+
 // Asks rtnetlink (RTM_GETNSID with NETNSA_FD) for the id of the namespace behind nsfd.
 int QueryNsid(int nsfd, int* nsid) {
-  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (s < 0) return -errno;
   struct {
     nlmsghdr nh;
     rtgenmsg g;
@@ -44,29 +78,14 @@ int QueryNsid(int nsfd, int* nsid) {
   req.a.nla_len = NLA_HDRLEN + sizeof(uint32_t);
   req.a.nla_type = NETNSA_FD;
   req.fd = static_cast<uint32_t>(nsfd);
-  if (send(s, &req, sizeof(req), 0) < 0) {
-    int err = errno;
-    close(s);
-    return -err;
-  }
-  char buf[512];
-  ssize_t n = recv(s, buf, sizeof(buf), 0);
-  int err = n < 0 ? errno : 0;
-  close(s);
-  if (n < 0) return -err;
-  auto* nh = reinterpret_cast<nlmsghdr*>(buf);
-  if (!NLMSG_OK(nh, static_cast<unsigned>(n))) return -EPROTO;
-  if (nh->nlmsg_type == NLMSG_ERROR) return reinterpret_cast<nlmsgerr*>(NLMSG_DATA(nh))->error;
-  int len = static_cast<int>(nh->nlmsg_len) - NLMSG_LENGTH(sizeof(rtgenmsg));
-  auto* a = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(NLMSG_DATA(nh)) + NLMSG_ALIGN(sizeof(rtgenmsg)));
-  for (; len >= static_cast<int>(NLA_HDRLEN) && a->nla_len >= NLA_HDRLEN && a->nla_len <= len;
-       len -= NLA_ALIGN(a->nla_len), a = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(a) + NLA_ALIGN(a->nla_len))) {
-    if ((a->nla_type & NLA_TYPE_MASK) == NETNSA_NSID) {
-      std::memcpy(nsid, reinterpret_cast<char*>(a) + NLA_HDRLEN, sizeof(int32_t));
-      return 0;
-    }
-  }
-  return -ENOENT;
+  uint8_t buf[512];
+  int err;
+  const nlmsghdr* nh = RtTransact(&req, sizeof(req), RTM_NEWNSID, buf, sizeof(buf), &err);
+  if (!nh) return err;
+  const uint8_t* id = RtAttr(nh, sizeof(rtgenmsg), NETNSA_NSID, sizeof(int32_t));
+  if (!id) return -ENOENT;
+  std::memcpy(nsid, id, sizeof(int32_t));
+  return 0;
 }
 
 // Own-or-other namespace test for the TAP behind fd: 1 = ours, 0 = another (nsid set), -errno.
@@ -99,8 +118,6 @@ Napi::Value TapNetnsId(const Napi::CallbackInfo& info) {
 
 // RTM_GETLINK of `name` in the namespace with id nsid (< 0: ours): ifindex and IFLA_STATS64.
 int GetLink(const char* name, int nsid, int* ifindex, unsigned* flags, uint8_t* stats64) {
-  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (s < 0) return -errno;
   struct {
     nlmsghdr nh;
     ifinfomsg ifi;
@@ -121,33 +138,17 @@ int GetLink(const char* name, int nsid, int* ifindex, unsigned* flags, uint8_t* 
   req.ns_a.nla_type = IFLA_TARGET_NETNSID;
   req.ns = nsid;
   req.nh.nlmsg_len = nsid < 0 ? offsetof(decltype(req), ns_a) : sizeof(req);
-  if (send(s, &req, req.nh.nlmsg_len, 0) < 0) {
-    int err = errno;
-    close(s);
-    return -err;
-  }
   static uint8_t buf[16384];
-  ssize_t n = recv(s, buf, sizeof(buf), 0);
-  int err = n < 0 ? errno : 0;
-  close(s);
-  if (n < 0) return -err;
-  auto* nh = reinterpret_cast<nlmsghdr*>(buf);
-  if (!NLMSG_OK(nh, static_cast<unsigned>(n))) return -EPROTO;
-  if (nh->nlmsg_type == NLMSG_ERROR) return reinterpret_cast<nlmsgerr*>(NLMSG_DATA(nh))->error;
-  if (nh->nlmsg_type != RTM_NEWLINK) return -EPROTO;
-  auto* ifi = reinterpret_cast<ifinfomsg*>(NLMSG_DATA(nh));
+  int err;
+  const nlmsghdr* nh = RtTransact(&req, req.nh.nlmsg_len, RTM_NEWLINK, buf, sizeof(buf), &err);
+  if (!nh) return err;
+  auto* ifi = reinterpret_cast<const ifinfomsg*>(NLMSG_DATA(nh));
   *ifindex = ifi->ifi_index;
   *flags = ifi->ifi_flags;
-  int len = static_cast<int>(nh->nlmsg_len) - NLMSG_LENGTH(sizeof(ifinfomsg));
-  auto* a = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(ifi) + NLMSG_ALIGN(sizeof(ifinfomsg)));
-  for (; len >= static_cast<int>(NLA_HDRLEN) && a->nla_len >= NLA_HDRLEN && a->nla_len <= len;
-       len -= NLA_ALIGN(a->nla_len), a = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(a) + NLA_ALIGN(a->nla_len))) {
-    if ((a->nla_type & NLA_TYPE_MASK) == IFLA_STATS64 && a->nla_len >= NLA_HDRLEN + 64) {
-      std::memcpy(stats64, reinterpret_cast<char*>(a) + NLA_HDRLEN, 64);
-      return 0;
-    }
-  }
-  return -ENOENT;
+  const uint8_t* st = RtAttr(nh, sizeof(ifinfomsg), IFLA_STATS64, 64);
+  if (!st) return -ENOENT;
+  std::memcpy(stats64, st, 64);
+  return 0;
 }
 
 // tapLink(fd) -> {name, ifindex, flags, stats: Buffer(64)} | -errno: where the TAP device is now

@@ -8,29 +8,14 @@
  * megaflows that used it, and logs the one warning the kernel run logged).
  * Normalised: MAC addresses and `used:` times (random per run), dump-flows line order.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { isRoot, kernelTranscript, REPO, ServedEmulator, type CmdResult } from '../helpers/served';
-import { Vswitchd } from '../helpers/vswitchd';
+import { isRoot, REPO, ServedEmulator } from '../helpers/served';
+import { dumpNoise, kernelOutputs, sh, sleep, Vswitchd } from '../helpers/vswitchd';
 
 const TRANSCRIPT = path.join(REPO, 'test', 'captures', 'kernel-6.12-vswitchd-veth.out.txt');
-const KERNEL = kernelTranscript(TRANSCRIPT);
-const kernel = (cmd: string, nth = 0): string => {
-  const r = KERNEL.get(cmd)?.[nth];
-  if (!r) throw new Error(`no kernel transcript for ${cmd}`);
-  return r.out;
-};
-const sh = (cmd: string): CmdResult => {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  return { out: (r.stdout ?? '') + (r.stderr ?? ''), rc: r.status ?? -1 };
-};
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** noise removes what differs between any two runs: MACs, used times, line order of dumps. */
-const noise = (s: string): string => s
-  .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, 'MAC')
-  .replace(/used:[0-9.]+s/g, 'used:Ts')
-  .split('\n').filter((l) => l).sort().join('\n');
+const kernel = kernelOutputs(TRANSCRIPT);
+const noise = dumpNoise;
 /** The WARN/ERR/EMER lines of a vswitchd log without timestamp and sequence number. */
 const problems = (log: string): string[] => log.split('\n')
   .filter((l) => /\|(WARN|ERR|EMER)\|/.test(l)).map((l) => l.replace(/^[^|]*\|\d+\|/, ''));

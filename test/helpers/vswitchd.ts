@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { normalise, type CmdResult, type ServedEmulator } from './served';
+import { kernelTranscript, normalise, type CmdResult, type ServedEmulator } from './served';
 
 export class Vswitchd {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpemu-ovs-'));
@@ -71,3 +71,27 @@ export class Vswitchd {
     }
   }
 }
+
+/** kernelOutputs reads an oracle transcript: `kernel(cmd, nth)` is what the nth run of cmd printed. */
+export function kernelOutputs(file: string): (cmd: string, nth?: number) => string {
+  const transcript = kernelTranscript(file);
+  return (cmd, nth = 0) => {
+    const r = transcript.get(cmd)?.[nth];
+    if (!r) throw new Error(`no kernel transcript for ${cmd}`);
+    return r.out;
+  };
+}
+
+/** sh runs a shell command line on the host (stdout then stderr). */
+export function sh(cmd: string): CmdResult {
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+  return { out: (r.stdout ?? '') + (r.stderr ?? ''), rc: r.status ?? -1 };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** dumpNoise removes what differs between any two runs of a flow dump: MACs, used times, line order. */
+export const dumpNoise = (s: string): string => s
+  .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, 'MAC')
+  .replace(/used:[0-9.]+s/g, 'used:Ts')
+  .split('\n').filter((l) => l).sort().join('\n');
