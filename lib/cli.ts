@@ -10,6 +10,7 @@ import { decodeCapture } from './replay/decode';
 import { messageJson, messageText } from './replay/decode-text';
 import { recordCommand } from './replay/passthrough-recorder';
 import { defaultSocketPath, SOCKET_ENV } from './transport/socket-path';
+import { kmsgPath } from './kmsg';
 
 /** Set in the re-executed child of `serve --netns`, so it does not enter the namespace twice. */
 const IN_NETNS_ENV = 'OVS_DPEMU_IN_NETNS';
@@ -145,6 +146,19 @@ export function main(args: string[] = hideBin(process.argv)): void {
         const env = shimEnv(argv.socket, {});
         process.stdout.write(`export LD_PRELOAD=${env.LD_PRELOAD}\nexport ${SOCKET_ENV}=${argv.socket}\n`);
       })
+    .command('dmesg', 'print the kernel log of the running emulator (OVS_NLERR lines explaining rejected requests)', (y) => y
+      .option('socket', socketOpt)
+      .example('$0 exec -- ovs-dpctl add-flow dp0 "in_port(1)" 2; $0 dmesg', 'why was the flow refused?'),
+    (argv) => {
+      const file = kmsgPath(argv.socket);
+      try {
+        process.stdout.write(fs.readFileSync(file));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        process.stderr.write(`ovs-dpemu: dmesg: ${code === 'ENOENT' ? `no kernel log at ${file} (is an emulator serving on ${argv.socket}?)` : (e as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    })
     // ---- record and decode (issue 6 items 2 and 4) ----
     .command('record', 'run a command against the real kernel, recording its generic netlink traffic (shim passthrough mode)', (y) => y
       .option('out', { type: 'string', default: 'ovs-dpemu-record.pcap', describe: 'capture file (pcap LINKTYPE_NETLINK as nlmon writes; FILE.pcapng adds port ids and pids)' })
@@ -206,7 +220,7 @@ export function main(args: string[] = hideBin(process.argv)): void {
       process.exitCode = await replayMain({ files: (argv.files ?? []).map(String), update: argv.update, json: argv.json, verbose: argv.verbose, cpus: argv.cpus, kernel: argv.kernel });
     })
     // ---- end of replay ----
-    .demandCommand(1, 'name a command: serve, exec or env')
+    .demandCommand(1, 'name a command: serve, exec, env, inject, dmesg, record, decode, replay or fuzz')
     .strict()
     .parserConfiguration({ 'populate--': false })
     .help()

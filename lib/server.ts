@@ -1,4 +1,6 @@
+import * as fs from 'fs';
 import createDebug from 'debug';
+import { kmsg, kmsgPath } from './kmsg';
 import { Emulator } from './emulator';
 import { canCreateTaps, TapDevices } from './ovs/internal-dev';
 import { SysfsNetdevs, VirtualDevices } from './ovs/netdev';
@@ -52,6 +54,13 @@ export function startServer(opts: ServerOptions): RunningServer {
     recorder?.close();
     throw e;
   }
+  // Once the socket is ours: the emulated kernel's log, for `ovs-dpemu dmesg` (and a dmesg stand-in: scripts/kernel-selftests).
+  const kmsgFile = kmsgPath(opts.socket);
+  try {
+    kmsg.openFile(kmsgFile);
+  } catch (e) {
+    log('kernel log %s: %s', kmsgFile, (e as Error).message);
+  }
   // DP_MASKS_REBALANCE_INTERVAL: the kernel re-sorts the mask array by hits every 4 s.
   const rebalance = setInterval(() => emulator.rebalanceMasks(), 4000);
   rebalance.unref();
@@ -76,6 +85,8 @@ export function startServer(opts: ServerOptions): RunningServer {
       for (const dp of [...emulator.ovs.net.dps]) for (const v of dp.ports.values()) v.destroy();
       shim.close();
       recorder?.close();
+      kmsg.closeFile();
+      fs.rmSync(kmsgFile, { force: true });
     },
   };
 }

@@ -68,14 +68,14 @@ function parseNat(a: Attr, info: CtActionInfo, S: ActionSchema, log: OvsLog | un
   walkOvsAttrs(a.payload, S.nat, a.offset + 4, (n, spec) => {
     const name = n.type === 0 ? undefined : spec?.name;
     if ((name === 'ip-min' || name === 'ip-max') && n.payload.length !== addrLen) {
-      log?.(`NAT attribute type ${n.type} has unexpected length (${n.payload.length} != ${addrLen})`);
+      log?.(`NAT attribute type ${n.type} has unexpected length (${n.payload.length} != ${addrLen})`, 'conntrack');
       throw new NlError(Errno.EINVAL);
     }
     switch (name) {
       case 'src':
       case 'dst':
         if (info.nat) {
-          log?.('Only one type of NAT may be specified');
+          log?.('Only one type of NAT may be specified', 'conntrack');
           throw new NlError(Errno.ERANGE);
         }
         info.nat |= OVS_CT_NAT.NAT | (name === 'src' ? OVS_CT_NAT.SRC : OVS_CT_NAT.DST);
@@ -99,18 +99,18 @@ function parseNat(a: Attr, info: CtActionInfo, S: ActionSchema, log: OvsLog | un
       case 'proto-hash': r.flags |= NF_NAT_RANGE.PROTO_RANDOM; return;
       case 'proto-random': r.flags |= NF_NAT_RANGE.PROTO_RANDOM_FULLY; return;
       default:
-        log?.(`Unknown nat attribute (${n.type})`);
+        log?.(`Unknown nat attribute (${n.type})`, 'conntrack');
         throw new NlError(Errno.EINVAL);
     }
   });
   if (!info.nat) {
     if (r.flags) {
-      log?.('NAT flags may be given only when NAT range (SRC or DST) is also specified.');
+      log?.('NAT flags may be given only when NAT range (SRC or DST) is also specified.', 'conntrack');
       throw new NlError(Errno.EINVAL);
     }
     info.nat = OVS_CT_NAT.NAT;
   } else if (!info.commit) {
-    log?.('NAT attributes may be specified only when CT COMMIT flag is also specified.');
+    log?.('NAT attributes may be specified only when CT COMMIT flag is also specified.', 'conntrack');
     throw new NlError(Errno.EINVAL);
   }
   if (r.flags & NF_NAT_RANGE.MAP_IPS && !haveIpMax) r.minAddr.copy(r.maxAddr);
@@ -152,21 +152,21 @@ function parseCt(a: Attr, info: CtActionInfo, S: ActionSchema, log: OvsLog | und
         return;
       case 'mark':
         if (!maskNonzero(p, markMask)) {
-          log?.('ct_mark mask cannot be 0');
+          log?.('ct_mark mask cannot be 0', 'conntrack');
           throw new NlError(Errno.EINVAL);
         }
         info.mark = Buffer.from(p);
         return;
       case 'labels':
         if (!maskNonzero(p, labelsMask)) {
-          log?.('ct_labels mask cannot be 0');
+          log?.('ct_labels mask cannot be 0', 'conntrack');
           throw new NlError(Errno.EINVAL);
         }
         info.labels = Buffer.from(p);
         return;
       case 'helper':
         if (!p.includes(0)) {
-          log?.('Invalid conntrack helper');
+          log?.('Invalid conntrack helper', 'conntrack');
           throw new NlError(Errno.EINVAL);
         }
         info.helper = cString(p);
@@ -179,22 +179,22 @@ function parseCt(a: Attr, info: CtActionInfo, S: ActionSchema, log: OvsLog | und
         return;
       case 'timeout':
         if (!p.includes(0)) {
-          log?.('Invalid conntrack timeout');
+          log?.('Invalid conntrack timeout', 'conntrack');
           throw new NlError(Errno.EINVAL);
         }
         info.timeout = cString(p);
         return;
       default:
-        log?.(`Unknown conntrack attr (${c.type})`);
+        log?.(`Unknown conntrack attr (${c.type})`, 'conntrack');
         throw new NlError(Errno.EINVAL);
     }
   });
   if (!info.commit && info.mark && maskNonzero(info.mark, markMask)) {
-    log?.(`Setting conntrack mark requires 'commit' flag.`);
+    log?.(`Setting conntrack mark requires 'commit' flag.`, 'conntrack');
     throw new NlError(Errno.EINVAL);
   }
   if (!info.commit && info.labels && maskNonzero(info.labels, labelsMask)) {
-    log?.(`Setting conntrack labels requires 'commit' flag.`);
+    log?.(`Setting conntrack labels requires 'commit' flag.`, 'conntrack');
     throw new NlError(Errno.EINVAL);
   }
 }
@@ -209,7 +209,7 @@ function parseCt(a: Attr, info: CtActionInfo, S: ActionSchema, log: OvsLog | und
 export function ctCopyAction(a: Attr, key: ActionKeyView, b: ActionsBuilder, S: ActionSchema, log: OvsLog | undefined): void {
   const family = keyToNfproto(key);
   if (family === NFPROTO.UNSPEC) {
-    log?.('ct family unspecified');
+    log?.('ct family unspecified', 'conntrack');
     throw new NlError(Errno.EINVAL);
   }
   const addr = (): Buffer => Buffer.alloc(S.struct('in6-addr').size);
@@ -219,11 +219,11 @@ export function ctCopyAction(a: Attr, key: ActionKeyView, b: ActionsBuilder, S: 
   };
   parseCt(a, info, S, log);
   // nf_ct_set_timeout(): a missing policy is only logged; the name is kept and reported back.
-  if (info.timeout) log?.(`Failed to associated timeout policy '${info.timeout}'`);
+  if (info.timeout) log?.(`Failed to associated timeout policy '${info.timeout}'`, 'conntrack');
   if (info.helper !== undefined) {
     const err = ctHelperErrno(info.helper, family, key.ipProto, info.nat !== 0);
     if (err) {
-      log?.(`Failed to add ${info.helper} helper ${-err}`);
+      log?.(`Failed to add ${info.helper} helper ${-err}`, 'conntrack');
       throw new NlError(err);
     }
   }

@@ -1,4 +1,3 @@
-import createDebug from 'debug';
 import { align4 } from '../nl/constants';
 import { Errno } from '../nl/errno';
 import { NlError } from '../nl/errors';
@@ -9,8 +8,8 @@ import { decodeStruct, encodeStruct } from '../schema/struct';
 import type { Attr } from '../schema/validate';
 import { headerIfindex, ovsMessage } from './context';
 import { checkZoneId, OVS_CT_LIMIT_DEFAULT, OVS_ZONE_LIMIT_DEFAULT_ZONE, type CtLimitInfo } from './ct-limit';
+import { ovsNlerr } from './flow-netlink-match';
 
-const debug = createDebug('ovs-dpemu:ovs:ct-limit-family');
 
 /** CtLimitContext is what the ovs_ct_limit handlers need. */
 export interface CtLimitContext {
@@ -47,7 +46,8 @@ export function ctLimitHandlers(ctx: CtLimitContext): FamilyHandlers {
   const zoneLimitType = set.byName.get('zone-limit')!.type;
   const struct = fam.struct('ovs-zone-limit');
   const info = ctx.limits;
-  const log = ctx.log ?? ((m: string): void => debug('%s', m));
+  // conntrack.c has no pr_fmt: its OVS_NLERR lines read "netlink: …".
+  const log = ctx.log ?? ((m: string): void => ovsNlerr(m, 'conntrack'));
   const cmd = (n: string): number => fam.op(n).cmd;
 
   // kernel: ovs_ct_limit_cmd_reply_start()

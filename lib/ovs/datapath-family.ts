@@ -7,6 +7,7 @@ import { checkAttrRule } from '../schema/validate';
 import { checkMasksCacheSize, Datapath, OVSP_LOCAL } from './datapath';
 import { headerIfindex, ovsMessage, type OvsContext } from './context';
 import { createVport } from './vport';
+import { kmsg } from '../kmsg';
 
 /** OVS_DP_VER_FEATURES: clients older than this genl version do not know user features. */
 const OVS_DP_VER_FEATURES = 2;
@@ -95,7 +96,10 @@ export function datapathHandlers(ctx: OvsContext): FamilyHandlers {
             if (req.msg.bytes[17] < OVS_DP_VER_FEATURES) {
               // kernel: ovs_dp_reset_user_features()
               const old = ctx.net.locateVport(name);
-              if (old?.vport.portNo === OVSP_LOCAL) old.dp.userFeatures = 0;
+              if (old?.vport.portNo === OVSP_LOCAL) {
+                kmsg.print(`openvswitch: ${old.dp.name}: Dropping previously announced user features`);
+                old.dp.userFeatures = 0;
+              }
             }
             throw new NlError(Errno.EEXIST);
           }

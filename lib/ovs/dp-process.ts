@@ -14,6 +14,10 @@ import { Skb } from './skb';
 import { buildUpcall, type UpcallSink } from './upcall';
 import type { Vport } from './vport';
 import { ctFillKey } from './conntrack-exec';
+import { kmsg, Ratelimit } from '../kmsg';
+
+/** pr_info_ratelimited()'s state in ovs_dp_get_upcall_portid(). */
+const cpuMismatch = new Ratelimit();
 
 const log = createDebug('ovs-dpemu:ovs:dp-process');
 
@@ -107,7 +111,10 @@ export class PacketPath {
   private perCpuPortid(dp: Datapath, cpu: number): number {
     const pids = dp.perCpuPids;
     if (!pids?.length) return 0;
-    return pids[cpu < pids.length ? cpu : cpu % pids.length];
+    if (cpu < pids.length) return pids[cpu];
+    // More CPUs than handler pids: the kernel logs it (ratelimited) and picks one anyway.
+    if (cpuMismatch.allow()) kmsg.print('openvswitch: cpu_id mismatch with handler threads');
+    return pids[cpu % pids.length];
   }
 
   /** upcall is ovs_dp_upcall(): 0 or a positive errno; failures count n_lost. */

@@ -1,4 +1,3 @@
-import createDebug from 'debug';
 import { NLM_F } from '../nl/constants';
 import { Errno } from '../nl/errno';
 import { NlError } from '../nl/errors';
@@ -12,8 +11,8 @@ import type { FlowCodec } from './flow-codec';
 import { monotonicMs, usedTime, type MonotonicClock } from './flow-stats';
 import { cmpKey, cmpUnmaskedKey } from './flow-key';
 import { Flow, FlowTable } from './flow-table';
+import { ovsNlerr } from './flow-netlink-match';
 
-const log = createDebug('ovs-dpemu:ovs:flow');
 
 /** MAX_UFID_LENGTH: UFIDs longer than this are ignored (treated as absent). */
 const MAX_UFID_LENGTH = 16;
@@ -91,7 +90,12 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
         const lg = probeLog(a);
         const keyAttr = a.get('key');
         const actsAttr = a.get('actions');
-        if (!keyAttr || !actsAttr) throw new NlError(Errno.EINVAL);
+        const nlerr = (m: string): NlError => {
+          if (lg) ovsNlerr(m);
+          return new NlError(Errno.EINVAL);
+        };
+        if (!keyAttr) throw nlerr('Flow key attr not present in new flow.');
+        if (!actsAttr) throw nlerr('Flow actions attr not present in new flow.');
         const match = codec.getMatch(keyAttr, a.get('mask'), lg);
         const maskedKey = codec.maskKey(match.key, match.mask);
         const ufid = ufidOf(a);
@@ -99,7 +103,7 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
         try {
           acts = codec.copyActions(actsAttr, maskedKey, lg);
         } catch (e) {
-          if (lg) log('Flow actions may not be safe on all matching packets.');
+          if (lg) ovsNlerr('Flow actions may not be safe on all matching packets.');
           throw e;
         }
         const dp = dpOf(req);
@@ -133,15 +137,25 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
         const lg = probeLog(a);
         const ufid = ufidOf(a);
         const keyAttr = a.get('key');
-        if (!keyAttr && !ufid) throw new NlError(Errno.EINVAL);
+        const nlerr = (m: string): NlError => {
+          if (lg) ovsNlerr(m);
+          return new NlError(Errno.EINVAL);
+        };
+        if (!keyAttr && !ufid) throw nlerr('Flow set message rejected, Key attribute missing.');
         // kernel: ovs_nla_init_match_and_action()
         let match;
         let acts: A | undefined;
         if (keyAttr) match = codec.getMatch(keyAttr, a.get('mask'), lg);
         const actsAttr = a.get('actions');
         if (actsAttr) {
-          if (!match) throw new NlError(Errno.EINVAL);
-          acts = codec.copyActions(actsAttr, codec.maskKey(match.key, match.mask), lg);
+          if (!match) throw nlerr('Flow key attribute not present in set flow.');
+          // kernel: get_flow_actions()
+          try {
+            acts = codec.copyActions(actsAttr, codec.maskKey(match.key, match.mask), lg);
+          } catch (e) {
+            if (lg) ovsNlerr('Actions may not be safe on all matching packets');
+            throw e;
+          }
         }
         const dp = dpOf(req);
         const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(match!.key, match!.range);
@@ -161,7 +175,10 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
         const keyAttr = a.get('key');
         let key;
         if (keyAttr) key = codec.getKey(keyAttr, lg);
-        else if (!ufid) throw new NlError(Errno.EINVAL);
+        else if (!ufid) {
+          if (lg) ovsNlerr('Flow get message rejected, Key attribute missing.');
+          throw new NlError(Errno.EINVAL);
+        }
         const dp = dpOf(req);
         const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(key!.key, key!.range);
         if (!flow) throw new NlError(Errno.ENOENT);

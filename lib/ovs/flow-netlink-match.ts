@@ -11,6 +11,7 @@ import type { AttrSet } from '../schema/model';
 import type { Attr } from '../schema/validate';
 import { newSwFlowKey, updateRange, type KeyField, type KeyRange } from './flow-key';
 import { bit, type KeySchema } from './flow-netlink-attrs';
+import { kmsg } from '../kmsg';
 
 const debug = createDebug('ovs-dpemu:ovs:flow-netlink');
 
@@ -29,12 +30,16 @@ export interface SwFlowMatch {
 
 /**
  * OvsLog receives the kernel's OVS_NLERR messages (rate-limited pr_info in the kernel; never
- * sent to the client). A probe passes a no-op.
+ * sent to the client). A probe passes a no-op. `unit` is the kernel source file that logs it:
+ * conntrack.c has no pr_fmt, so its lines lack the "openvswitch: " module prefix.
  */
-export type OvsLog = (msg: string) => void;
+export type OvsLog = (msg: string, unit?: 'conntrack') => void;
 
-/** The default OVS_NLERR sink: the `ovs-dpemu:ovs:flow-netlink` debug namespace. */
-export const ovsNlerr: OvsLog = (msg) => debug('%s', msg);
+/** The default OVS_NLERR sink: the emulated kernel log (lib/kmsg.ts), as OVS_NLERR prints it. */
+export const ovsNlerr: OvsLog = (msg, unit) => {
+  debug('%s', msg);
+  kmsg.print(`${unit === 'conntrack' ? '' : 'openvswitch: '}netlink: ${msg}`);
+};
 
 /**
  * CtSupport says what conntrack the emulated kernel has. Debian's 6.12 has it all
