@@ -3,7 +3,8 @@
  * Debian's linux-source-6.12) run against the emulator through scripts/kernel-selftests: veth
  * pairs into namespaces as netdev ports, ping/arping/nc traffic through flows the script
  * installs, conntrack with zones, SNAT/DNAT and ICMP related state, MISS upcalls to the
- * script's listener. On the real module each prints `[ OK ]`; so must the emulator.
+ * script's listener, netlink attribute checks with the OVS_NLERR lines they log. On the real
+ * module each prints `[ OK ]`; so must the emulator.
  *
  * ct_connect_v4 and nat_connect_v4 take about two minutes each: both expect one TCP connect
  * to be dropped, and nc waits out the SYN retries (the same on the kernel).
@@ -22,6 +23,8 @@ const CASES: [string, string, number][] = [
   ['connect_v4', 'ip4-xon: Basic ipv4 ping between two NS', 60],
   ['upcall_interfaces', 'ovs: test the upcall interfaces', 60],
   ['nat_related_v4', 'ip4-nat-related: ICMP related matches work with SNAT', 60],
+  // Reads the kernel log (dmesg: the emulator's, through a stand-in) for OVS_NLERR lines.
+  ['netlink_checks', 'ovsnl: validate netlink attrs and settings', 60],
   ['ct_connect_v4', 'ip4-ct-xon: Basic ipv4 tcp connection using ct', 240],
   ['nat_connect_v4', 'ip4-nat-xon: Basic ipv4 tcp connection via NAT', 240],
 ];
