@@ -15,6 +15,7 @@ import { loadSchemas } from '../schema/load';
 import { forEachAttr } from '../schema/validate';
 import type { NlSocket } from '../transport/transport';
 import { FakeHost, FUZZ_CRED } from './target';
+import { kmsg, resetRatelimits } from '../kmsg';
 
 /** nlmon's cooked header before each datagram. */
 const COOKED_LEN = 16;
@@ -43,6 +44,18 @@ export interface DifferentialResult {
   compared: number;
   agreed: number;
   disagreements: Comparison[];
+  /**
+   * Cases whose kernel log lines (the transcript's `  dmesg:` lines of OVS and netlink origin)
+   * differ from what the emulator logged for the same requests (`ovs-dpemu dmesg`); process
+   * names are compared as COMM. Empty when the transcript records no kernel log.
+   */
+  logDisagreements: { name: string; kernel: string[]; emulator: string[] }[];
+}
+
+/** The kernel log lines of a case that are the datapath's or the netlink parser's, comm-neutral. */
+export function datapathLog(lines: string[]): string[] {
+  return lines.filter((l) => /^(openvswitch: |netlink: )/.test(l))
+    .map((l) => l.replace(/^netlink: '[^']*':/, "netlink: 'COMM':").replace(/in process `[^']*'\.$/, 'in process `COMM\'.'));
 }
 
 function answerOf(m: NlMessage | undefined): Answer {
@@ -74,15 +87,28 @@ export function formatAnswer(a: Answer): string {
   return s;
 }
 
-/** caseNames reads `CASE <name> seq=<a,b>` lines of an ovs-raw-requests transcript. */
-function caseNames(transcript: string | undefined): Map<number, string> {
+/**
+ * caseNames reads `CASE <name> seq=<a,b>` lines of an ovs-raw-requests transcript, and the
+ * `  dmesg: …` lines that follow each (the kernel log the case caused).
+ */
+function caseNames(transcript: string | undefined): { names: Map<number, string>; dmesg: Map<string, string[]> } {
   const names = new Map<number, string>();
-  if (!transcript || !fs.existsSync(transcript)) return names;
+  const dmesg = new Map<string, string[]>();
+  if (!transcript || !fs.existsSync(transcript)) return { names, dmesg };
+  let current: string | undefined;
   for (const line of fs.readFileSync(transcript, 'utf8').split('\n')) {
     const m = /^CASE (\S+) seq=([\d,]+)/.exec(line);
-    if (m) for (const s of m[2].split(',')) names.set(Number(s), m[1]);
+    if (m) {
+      for (const s of m[2].split(',')) names.set(Number(s), m[1]);
+      current = m[1];
+      dmesg.set(current, []);
+    } else if (current && line.startsWith('  dmesg: ')) {
+      dmesg.get(current)!.push(line.slice('  dmesg: '.length));
+    } else if (!line.startsWith('  ')) {
+      current = undefined;
+    }
   }
-  return names;
+  return { names, dmesg };
 }
 
 function isFinal(m: NlMessage): boolean {
@@ -125,7 +151,11 @@ function netdevNames(dgrams: Buffer[]): string[] {
 
 /** runDifferential replays `pcapFile` and compares; `transcript` names the cases (optional). */
 export function runDifferential(pcapFile: string, transcript = pcapFile.replace(/\.pcap$/, '.out.txt')): DifferentialResult {
-  const names = caseNames(transcript);
+  const { names, dmesg } = caseNames(transcript);
+  // Each capture was recorded on a freshly booted kernel: ratelimited warnings start afresh.
+  resetRatelimits();
+  /** What the emulator logged per case name (see DifferentialResult.logDisagreements). */
+  const logged = new Map<string, string[]>();
   const dgrams = readPcap(fs.readFileSync(pcapFile)).map((r) => r.data.subarray(COOKED_LEN)).filter((d) => d.length >= NLMSG_HDRLEN);
   const emu = new Emulator({ cpus: 2, host: new FakeHost(['lo', 'eth0', ...netdevNames(dgrams)]), maxMeters: 200000 });
   // Requests carry NLM_F_REQUEST (the raw script also sends some without it, with nlmsg_pid 0);
@@ -151,7 +181,7 @@ export function runDifferential(pcapFile: string, transcript = pcapFile.replace(
     return e;
   };
   const ifindexMap = new Map<number, number>();
-  const result: DifferentialResult = { file: pcapFile, compared: 0, agreed: 0, disagreements: [] };
+  const result: DifferentialResult = { file: pcapFile, compared: 0, agreed: 0, disagreements: [], logDisagreements: [] };
   let lastPortid = 0;
   dgrams.forEach((d, i) => {
     if (!isRequest(d)) return;
@@ -180,8 +210,11 @@ export function runDifferential(pcapFile: string, transcript = pcapFile.replace(
         if (e !== undefined) out.writeInt32LE(e, at);
       }
     }
+    const mark = kmsg.count;
     let res = s.send(out, 0);
     for (let n = 0; res.dumpPending && n < 100000; n++) res = s.refill();
+    const caseName = names.get(reqs[0]?.seq ?? -1);
+    if (caseName) logged.set(caseName, [...(logged.get(caseName) ?? []), ...kmsg.since(mark).map((l) => l.replace(/^\[[ \d.]+\] /, ''))]);
     const emuMsgs = q.splice(0).flatMap((x) => [...splitDatagram(x)]);
     for (const r of reqs) {
       const kFinal = kernelMsgs.find((m) => m.seq === r.seq && isFinal(m));
@@ -207,11 +240,17 @@ export function runDifferential(pcapFile: string, transcript = pcapFile.replace(
     }
   });
   for (const { s } of sockets.values()) s.close();
+  for (const [name, lines] of dmesg) {
+    const kernel = datapathLog(lines);
+    const emulator = datapathLog(logged.get(name) ?? []);
+    if (kernel.join('\n') !== emulator.join('\n')) result.logDisagreements.push({ name, kernel, emulator });
+  }
   return result;
 }
 
 export function formatDifferential(r: DifferentialResult): string {
   const lines = [`${r.file}: ${r.agreed}/${r.compared} requests agree (${((100 * r.agreed) / Math.max(1, r.compared)).toFixed(1)} %)`];
   for (const c of r.disagreements) lines.push(`  DIFF ${c.name} [${c.why}]: kernel ${formatAnswer(c.kernel)} · emulator ${formatAnswer(c.emulator)}`);
+  for (const c of r.logDisagreements) lines.push(`  LOG ${c.name}: kernel ${JSON.stringify(c.kernel)} · emulator ${JSON.stringify(c.emulator)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -7,6 +7,7 @@ import { NlWriter } from '../nl/writer';
 import type { FamilySpec, OpSpec, SchemaRegistry } from '../schema/model';
 import { parseLiberal, requireAttrs, type ParsedAttrs } from '../schema/validate';
 import type { PeerCred } from '../transport/transport';
+import { withTask } from '../kmsg';
 
 const log = createDebug('ovs-dpemu:genl:genetlink');
 
@@ -51,6 +52,11 @@ export interface FamilyHandlers {
    * datagram; OVS callbacks return skb->len, so DONE always comes in a datagram of its own.
    */
   inlineDone?: boolean;
+  /**
+   * Called before an op's missing `x-required` attribute is answered EINVAL, for handlers that
+   * log it (ovs_flow_cmd_new's OVS_NLERR lines).
+   */
+  missing?: (req: GenlRequest, attr: string) => void;
 }
 
 /** DispatchResult tells the socket layer what to answer: an error/ack, or a dump to run. */
@@ -103,7 +109,7 @@ export class Genetlink {
   // kernel: genl_rcv_msg() → genl_family_rcv_msg()
   dispatch(msg: NlMessage, portid: number, cred: PeerCred, extack: Extack, out: ReplyChannel): DispatchResult {
     try {
-      return this.route(msg, portid, cred, extack, out);
+      return withTask(cred.comm, () => this.route(msg, portid, cred, extack, out));
     } catch (e) {
       if (e instanceof NlError) {
         Object.assign(extack, e.extack);
@@ -143,6 +149,8 @@ export class Genetlink {
       const source = (handler as DumpHandler)(req)[Symbol.iterator]();
       return { kind: 'dump', source, req, inlineDone: fam.handlers.inlineDone ?? false };
     }
+    const missing = (op.do?.required ?? []).find((n) => !attrs.get(n));
+    if (missing !== undefined) fam.handlers.missing?.(req, missing);
     requireAttrs(attrs, op.do?.required ?? []);
     (handler as DoHandler)(req);
     return { kind: 'done', errno: 0 };

@@ -102,6 +102,9 @@ function parseNat(a: Attr, info: CtActionInfo, S: ActionSchema, log: OvsLog | un
         log?.(`Unknown nat attribute (${n.type})`, 'conntrack');
         throw new NlError(Errno.EINVAL);
     }
+  }, false, (why, n, expected) => {
+    if (why === 'max') log?.(`Unknown NAT attribute (type=${n.type}, max=${S.nat.maxType})`, 'conntrack');
+    else log?.(`NAT attribute type ${n.type} has unexpected length (${n.payload.length} != ${S.nat.byType.get(n.type)?.name === 'ip-min' || S.nat.byType.get(n.type)?.name === 'ip-max' ? addrLen : expected})`, 'conntrack');
   });
   if (!info.nat) {
     if (r.flags) {
@@ -188,6 +191,9 @@ function parseCt(a: Attr, info: CtActionInfo, S: ActionSchema, log: OvsLog | und
         log?.(`Unknown conntrack attr (${c.type})`, 'conntrack');
         throw new NlError(Errno.EINVAL);
     }
+  }, false, (why, c, expected) => {
+    if (why === 'max') log?.(`Unknown conntrack attr (type=${c.type}, max=${S.ct.maxType})`, 'conntrack');
+    else log?.(`Conntrack attr type has unexpected length (type=${c.type}, length=${c.payload.length}, expected=${expected})`, 'conntrack');
   });
   if (!info.commit && info.mark && maskNonzero(info.mark, markMask)) {
     log?.(`Setting conntrack mark requires 'commit' flag.`, 'conntrack');

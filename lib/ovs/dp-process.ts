@@ -17,7 +17,7 @@ import { ctFillKey } from './conntrack-exec';
 import { kmsg, Ratelimit } from '../kmsg';
 
 /** pr_info_ratelimited()'s state in ovs_dp_get_upcall_portid(). */
-const cpuMismatch = new Ratelimit();
+const cpuMismatch = new Ratelimit('ovs_dp_get_upcall_portid');
 
 const log = createDebug('ovs-dpemu:ovs:dp-process');
 

@@ -12,10 +12,9 @@ import { monotonicMs, usedTime, type MonotonicClock } from './flow-stats';
 import { cmpKey, cmpUnmaskedKey } from './flow-key';
 import { Flow, FlowTable } from './flow-table';
 import { ovsNlerr } from './flow-netlink-match';
+import { ovsNlaGetUfid } from './flow-netlink-key';
 
 
-/** MAX_UFID_LENGTH: UFIDs longer than this are ignored (treated as absent). */
-const MAX_UFID_LENGTH = 16;
 
 /** FlowContext is what the ovs_flow handlers need. */
 export interface FlowContext<A> {
@@ -41,11 +40,9 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
   const cmd = (n: string): number => fam.op(n).cmd;
 
   // kernel: get_ufid_len() / ovs_nla_get_ufid()
-  function ufidOf(attrs: ParsedAttrs): Buffer | undefined {
-    const a = attrs.get('ufid');
-    if (!a || a.payload.length < 1 || a.payload.length > MAX_UFID_LENGTH) return undefined;
-    return Buffer.from(a.payload);
-  }
+  /** ovs_nla_get_ufid(): a UFID of 1..16 bytes, else absent (logged unless a probe). */
+  const ufidOf = (attrs: ParsedAttrs): Buffer | undefined =>
+    ovsNlaGetUfid(attrs.get('ufid'), probeLog(attrs) ? ovsNlerr : () => undefined);
 
   const ufidFlags = (attrs: ParsedAttrs): number => attrU32(attrs.get('ufid-flags')) ?? 0;
   const probeLog = (attrs: ParsedAttrs): boolean => !attrs.get('probe');
@@ -82,7 +79,16 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
     return { table: dp.table as FlowTable<A> };
   }
 
+  // kernel: ovs_flow_cmd_new() checks key, then actions, and logs which is missing.
+  const missingNew: Record<string, string> = {
+    key: 'Flow key attr not present in new flow.',
+    actions: 'Flow actions attr not present in new flow.',
+  };
+
   return {
+    missing: (req, attr) => {
+      if (req.cmd === cmd('new') && missingNew[attr] && probeLog(req.attrs)) ovsNlerr(missingNew[attr]);
+    },
     doit: {
       // kernel: ovs_flow_cmd_new()
       [cmd('new')]: (req) => {
@@ -90,12 +96,8 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
         const lg = probeLog(a);
         const keyAttr = a.get('key');
         const actsAttr = a.get('actions');
-        const nlerr = (m: string): NlError => {
-          if (lg) ovsNlerr(m);
-          return new NlError(Errno.EINVAL);
-        };
-        if (!keyAttr) throw nlerr('Flow key attr not present in new flow.');
-        if (!actsAttr) throw nlerr('Flow actions attr not present in new flow.');
+        // x-required: the genetlink layer logged (missing below) and refused a request without them.
+        if (!keyAttr || !actsAttr) throw new NlError(Errno.EINVAL);
         const match = codec.getMatch(keyAttr, a.get('mask'), lg);
         const maskedKey = codec.maskKey(match.key, match.mask);
         const ufid = ufidOf(a);

@@ -9,8 +9,7 @@ import { IN_PORT_NONE, MAC_PROTO_ETHERNET, MAC_PROTO_NONE, SWKEY, type KeyField 
 import { bit, type Members } from './flow-netlink-attrs';
 import {
   checkAttrLen, ctSupportedMask, einval, nlaForEachNested, ovsCtVerify, putField, putU16, putU32, putU8,
-  type AttrBits, type KeyCtx, type SwFlowMatch,
-} from './flow-netlink-match';
+  type AttrBits, type KeyCtx, type SwFlowMatch, expectedAttrLen } from './flow-netlink-match';
 import { ipTunFromNlattr } from './flow-netlink-tunnel';
 import { ETH_P, NSH_M_TYPE1, ethProtoIs8023 } from './net-consts';
 
@@ -126,7 +125,7 @@ function nshKeyPutFromNlattr(p: Buffer, m: SwFlowMatch, ctx: KeyCtx, isMask: boo
     const t = a.type;
     const v = a.payload;
     if (t > nshSet.maxType) throw einval(ctx, `nsh attr ${t} is out of range max ${nshSet.maxType}`);
-    if (!checkAttrLen(nshSet, t, v.length)) throw einval(ctx, `nsh attr ${t} has unexpected len ${v.length}`);
+    if (!checkAttrLen(nshSet, t, v.length)) throw einval(ctx, `nsh attr ${t} has unexpected len ${v.length} expected ${expectedAttrLen(nshSet, t)}`);
     switch (t) {
       case N.base:
         mdtype = v[st.nshBase.mdtype.offset];

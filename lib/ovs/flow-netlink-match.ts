@@ -173,6 +173,13 @@ function allZero(p: Buffer): boolean {
 }
 
 /** checkAttrLen is check_attr_len() against a set's ovs-key length table. */
+/** The length the set's table requires of `type` (0 for a hole), as OVS_NLERR reports it. */
+export function expectedAttrLen(set: AttrSet, type: number): number {
+  const spec = set.byType.get(type);
+  return spec?.lenMode === 'fixed' ? spec.exactLen ?? 0 : 0;
+}
+
+/** checkAttrLen is check_attr_len() against the set's ovs_key_lens-like table. */
 export function checkAttrLen(set: AttrSet, type: number, len: number): boolean {
   const spec = set.byType.get(type);
   if (!spec) return len === 0; // a hole in the C table: length 0
@@ -196,7 +203,7 @@ export function parseFlowNlattrs(p: Buffer, ctx: KeyCtx, attrs: AttrBits, nz: bo
     if (t > set.maxType) throw einval(ctx, `Key type ${t} is out of range max ${set.maxType}`);
     if (set.byType.get(t)?.kernelOnly) throw einval(ctx, `Key type ${t} is not supported`);
     if (bits & bit(t)) throw einval(ctx, `Duplicate key (type ${t}).`);
-    if (!checkAttrLen(set, t, a.payload.length)) throw einval(ctx, `Key ${t} has unexpected len ${a.payload.length}`);
+    if (!checkAttrLen(set, t, a.payload.length)) throw einval(ctx, `Key ${t} has unexpected len ${a.payload.length} expected ${expectedAttrLen(set, t)}`);
     if (!nz || !allZero(a.payload)) {
       bits |= bit(t);
       ctx.a[t] = a;

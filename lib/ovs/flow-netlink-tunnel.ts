@@ -6,8 +6,7 @@
 import type { NlWriter } from '../nl/writer';
 import { SWKEY, TUN_OPTS_MAX, tunOptsOffset } from './flow-key';
 import {
-  checkAttrLen, einval, memsetField, nlaForEachNested, putBytes, putField, putU8, type KeyCtx, type SwFlowMatch,
-} from './flow-netlink-match';
+  checkAttrLen, einval, memsetField, nlaForEachNested, putBytes, putField, putU8, type KeyCtx, type SwFlowMatch, expectedAttrLen } from './flow-netlink-match';
 import { AF_INET, AF_INET6, IP_TUNNEL_BIT, IP_TUNNEL_OPTIONS_PRESENT } from './net-consts';
 
 /** sizeof(struct erspan_metadata) (int version + union {be32 index; erspan_md2}): 12 bytes. */
@@ -37,7 +36,7 @@ function vxlanTunOptFromNlattr(p: Buffer, m: SwFlowMatch, isMask: boolean, ctx: 
   const rem = nlaForEachNested(p, (a) => {
     if (a.type > vxlanSet.maxType) throw einval(ctx, `VXLAN extension ${a.type} out of range max ${vxlanSet.maxType}`);
     if (!checkAttrLen(vxlanSet, a.type, a.payload.length)) {
-      throw einval(ctx, `VXLAN extension ${a.type} has unexpected len ${a.payload.length}`);
+      throw einval(ctx, `VXLAN extension ${a.type} has unexpected len ${a.payload.length} expected ${expectedAttrLen(vxlanSet, a.type)}`);
     }
     if (a.type !== V.gbp) throw einval(ctx, `Unknown VXLAN extension attribute ${a.type}`);
     a.payload.copy(opts, 0, 0, vxlanMetadataLen);
@@ -74,7 +73,7 @@ export function ipTunFromNlattr(p: Buffer, m: SwFlowMatch, isMask: boolean, ctx:
     const t = a.type;
     const v = a.payload;
     if (t > tunSet.maxType) throw einval(ctx, `Tunnel attr ${t} out of range max ${tunSet.maxType}`);
-    if (!checkAttrLen(tunSet, t, v.length)) throw einval(ctx, `Tunnel attr ${t} has unexpected len ${v.length}`);
+    if (!checkAttrLen(tunSet, t, v.length)) throw einval(ctx, `Tunnel attr ${t} has unexpected len ${v.length} expected ${expectedAttrLen(tunSet, t)}`);
     switch (t) {
       case T.id: putField(m, SWKEY.tunId, v, isMask); flags |= tunBit(IP_TUNNEL_BIT.KEY); break;
       case T['ipv4-src']: putField(m, SWKEY.tunIpv4Src, v, isMask); ipv4 = true; break;

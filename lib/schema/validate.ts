@@ -3,6 +3,11 @@ import { Errno } from '../nl/errno';
 import { NlError, type Extack } from '../nl/errors';
 import type { AttrSet, AttrSpec } from './model';
 import { describePolicy, signedRange, unsignedRange } from './policy-describe';
+import { current, kmsg, Ratelimit } from '../kmsg';
+
+/** The pr_warn_ratelimited() states of lib/nlattr.c's two warnings. */
+const invalidLengthWarn = new Ratelimit('validate_nla');
+const leftoverWarn = new Ratelimit('__nla_validate_parse');
 
 /** Attr is one attribute found in a message. */
 export interface Attr {
@@ -68,8 +73,9 @@ function validateNla(a: AttrSpec, attr: Attr, ctx: ParseContext, validate: numbe
   const p = attr.payload;
   const len = p.length;
   const intLen = INT_LEN[a.nla];
-  if (intLen && len !== intLen && validate & NL_VALIDATE.STRICT_ATTRS) {
-    throw policyError(Errno.EINVAL, a, attr, 'invalid attribute length');
+  if (intLen && len !== intLen) {
+    if (invalidLengthWarn.allow()) kmsg.print(`netlink: '${current.comm}': attribute type ${attr.type} has an invalid length.`);
+    if (validate & NL_VALIDATE.STRICT_ATTRS) throw policyError(Errno.EINVAL, a, attr, 'invalid attribute length');
   }
   if (validate & NL_VALIDATE.NESTED) {
     const flagged = (attr.rawType & NLA_F_NESTED) !== 0;
@@ -171,6 +177,7 @@ function parseNla(buf: Buffer, set: AttrSet, maxType: number, ctx: ParseContext,
     byType.set(attr.type, attr);
   });
   if (rem > 0) {
+    if (leftoverWarn.allow()) kmsg.print(`netlink: ${rem} bytes leftover after parsing attributes in process \`${current.comm}'.`);
     ctx.extack.msg = 'bytes leftover after parsing attributes';
     if (validate & NL_VALIDATE.TRAILING) throw new NlError(Errno.EINVAL, { msg: ctx.extack.msg });
   }
@@ -250,6 +257,13 @@ export function requireAttrs(attrs: ParsedAttrs, names: readonly string[]): void
 export type OvsAttrVisitor = (attr: Attr, spec: AttrSpec | undefined, last: boolean) => void;
 
 /**
+ * OvsAttrReject hears why walkOvsAttrs refuses an attribute just before it throws EINVAL, so a
+ * caller can log the kernel parser's own OVS_NLERR line: a type above the set's max, or a
+ * length outside the table (`expected` is the fixed length, or the maximum of a variable one).
+ */
+export type OvsAttrReject = (why: 'max' | 'len', attr: Attr, expected: number) => void;
+
+/**
  * walkOvsAttrs is the loop of the kernel's hand-written OVS parsers (__parse_flow_nlattrs,
  * __ovs_nla_copy_actions, parse_ct, parse_nat, ip_tun_from_nlattr, …), table-driven by the set:
  * a type above the max is EINVAL (skipped with x-ignore-above-max), a kernel-only type is EINVAL,
@@ -263,11 +277,12 @@ export type OvsAttrVisitor = (attr: Attr, spec: AttrSpec | undefined, last: bool
  * @throws {@link NlError}
  */
 // kernel: __parse_flow_nlattrs(), check_attr_len(), nla_for_each_nested() + "if (rem) return -EINVAL"
-export function walkOvsAttrs(buf: Buffer, set: AttrSet, base: number, visit: OvsAttrVisitor, nz = false): void {
+export function walkOvsAttrs(buf: Buffer, set: AttrSet, base: number, visit: OvsAttrVisitor, nz = false, reject?: OvsAttrReject): void {
   const seen = new Set<number>();
   const rem = forEachAttr(buf, base, (attr) => {
     if (attr.type > set.maxType) {
       if (set.ignoreAboveMax) return;
+      reject?.('max', attr, set.maxType);
       throw new NlError(Errno.EINVAL);
     }
     const spec = set.byType.get(attr.type);
@@ -275,9 +290,13 @@ export function walkOvsAttrs(buf: Buffer, set: AttrSet, base: number, visit: Ovs
     if (seen.has(attr.type) && !set.allowDuplicates) throw new NlError(Errno.EINVAL);
     const len = attr.payload.length;
     const mode = spec?.lenMode ?? 'fixed';
-    if (mode === 'fixed' && len !== (spec?.exactLen ?? 0)) throw new NlError(Errno.EINVAL);
+    if (mode === 'fixed' && len !== (spec?.exactLen ?? 0)) {
+      reject?.('len', attr, spec?.exactLen ?? 0);
+      throw new NlError(Errno.EINVAL);
+    }
     if (nz && attr.payload.every((x) => x === 0)) return;
     if (mode === 'variable' && spec && ((spec.minLen !== undefined && len < spec.minLen) || (spec.maxLen !== undefined && len > spec.maxLen))) {
+      reject?.('len', attr, spec.maxLen ?? len);
       throw new NlError(Errno.EINVAL);
     }
     seen.add(attr.type);

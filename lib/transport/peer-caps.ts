@@ -1,5 +1,5 @@
 /**
- * Capabilities of a peer process, read from /proc at accept time. Together with SO_PEERCRED
+ * Capabilities and command name of a peer process, read from /proc at accept time. Together with SO_PEERCRED
  * this is what the kernel would have checked for the opener of a netlink socket; nothing the
  * client sends is trusted for it.
  */
@@ -23,4 +23,14 @@ export function hasEffectiveCap(pid: number, cap: number, procRoot = '/proc'): b
   const m = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status);
   if (m === null) return false;
   return ((BigInt('0x' + m[1]) >> BigInt(cap)) & 1n) === 1n;
+}
+
+/** procComm is the command name of `pid` (/proc/<pid>/comm), undefined when not visible. */
+export function procComm(pid: number, procRoot = '/proc'): string | undefined {
+  if (pid <= 0) return undefined;
+  try {
+    return fs.readFileSync(`${procRoot}/${pid}/comm`, 'utf8').replace(/\n$/, '');
+  } catch {
+    return undefined;
+  }
 }

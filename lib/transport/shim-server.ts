@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { FdWatcher, NativeBinding, NativeError, POLL_DISCONNECT, POLL_READABLE, check, errnoName, native } from '../native';
-import { CAP_NET_ADMIN, hasEffectiveCap } from './peer-caps';
+import { CAP_NET_ADMIN, hasEffectiveCap, procComm } from './peer-caps';
 import {
   ConnKind,
   OVERRUN_MARKER,
@@ -198,7 +198,7 @@ export class ShimServer {
         continue;
       }
       // Kernel-verified identity, taken now while the client is blocked in its hello.
-      const cred: PeerCred = { ...pc, netAdmin: hasEffectiveCap(pc.pid, CAP_NET_ADMIN) };
+      const cred: PeerCred = { ...pc, netAdmin: hasEffectiveCap(pc.pid, CAP_NET_ADMIN), comm: procComm(pc.pid) };
       const conn: Conn = { fd, cred, kind: 'pending', watcher: new this.nat.FdWatcher(fd, () => this.onReadable(conn)) };
       this.conns.add(conn);
       conn.watcher.start(POLL_READABLE | POLL_DISCONNECT);

@@ -14,6 +14,8 @@ export interface PeerCred {
   gid: number;
   /** CAP_NET_ADMIN in the effective set of `pid` when the socket was opened (GENL_UNS_ADMIN_PERM). */
   netAdmin: boolean;
+  /** The client's command name (/proc/PID/comm when it connected): current->comm in kernel logs. */
+  comm?: string;
 }
 
 /**

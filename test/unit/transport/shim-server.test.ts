@@ -126,7 +126,7 @@ describe('connections', () => {
     expect(server?.socketCount).toBe(0);
   });
 
-  test('credentials come from SO_PEERCRED and /proc CapEff', async () => {
+  test('credentials come from SO_PEERCRED and /proc (CapEff, comm)', async () => {
     start();
     await openData();
     expect(ep.sockets[0].cred).toEqual({
@@ -134,6 +134,7 @@ describe('connections', () => {
       uid: process.getuid?.(),
       gid: process.getgid?.(),
       netAdmin: hasEffectiveCap(process.pid, 12),
+      comm: fs.readFileSync(`/proc/${process.pid}/comm`, 'utf8').trim(),
     });
   });
 
