@@ -12,6 +12,7 @@ import { newFlowHashSeed, ovsFlowKeyExtract, ovsFlowKeyUpdate, skbGetHash, skbGe
 import type { Flow, FlowTable } from './flow-table';
 import { Skb } from './skb';
 import { buildUpcall, type UpcallSink } from './upcall';
+import { skbGsoSegment } from './gso';
 import type { Vport } from './vport';
 import { ctFillKey } from './conntrack-exec';
 import { kmsg, Ratelimit } from '../kmsg';
@@ -124,8 +125,12 @@ export class PacketPath {
     if (info.portid === 0) {
       err = Errno.ENOTCONN;
     } else {
-      const msg = buildUpcall(this.d.packetFamily, dp, (dp.userFeatures & dp.unalignedFlag) !== 0, skb, key, info);
-      err = typeof msg === 'number' ? msg : this.d.deliver(info.portid, msg);
+      // A GSO super-packet (from a netdev port) is segmented first, one upcall per segment.
+      for (const seg of skb.gso ? skbGsoSegment(skb) ?? [skb] : [skb]) {
+        const msg = buildUpcall(this.d.packetFamily, dp, (dp.userFeatures & dp.unalignedFlag) !== 0, seg, key, info);
+        err = typeof msg === 'number' ? msg : this.d.deliver(info.portid, msg);
+        if (err) break;
+      }
       const vport = dp.ports.get(skb.inputPort);
       if (vport) {
         if (err) vport.upcallFail++;
