@@ -148,16 +148,44 @@ export function main(args: string[] = hideBin(process.argv)): void {
       })
     .command('dmesg', 'print the kernel log of the running emulator (OVS_NLERR lines explaining rejected requests)', (y) => y
       .option('socket', socketOpt)
+      .option('follow', { alias: 'w', type: 'boolean', default: false, describe: 'wait for new lines (like dmesg -w) until the emulator stops or SIGINT' })
       .example('$0 exec -- ovs-dpctl add-flow dp0 "in_port(1)" 2; $0 dmesg', 'why was the flow refused?'),
     (argv) => {
       const file = kmsgPath(argv.socket);
-      try {
-        process.stdout.write(fs.readFileSync(file));
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        process.stderr.write(`ovs-dpemu: dmesg: ${code === 'ENOENT' ? `no kernel log at ${file} (is an emulator serving on ${argv.socket}?)` : (e as Error).message}\n`);
-        process.exitCode = 1;
-      }
+      let at = 0;
+      let seen = false;
+      const readNew = (): boolean => {
+        let fd: number;
+        try {
+          fd = fs.openSync(file, 'r');
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          // Once the log was read, its removal means the emulator stopped: end quietly.
+          if (!seen || code !== 'ENOENT') {
+            process.stderr.write(`ovs-dpemu: dmesg: ${code === 'ENOENT' ? `no kernel log at ${file} (is an emulator serving on ${argv.socket}?)` : (e as Error).message}\n`);
+            process.exitCode = 1;
+          }
+          return false;
+        }
+        seen = true;
+        try {
+          const size = fs.fstatSync(fd).size;
+          if (size < at) at = 0; // a new emulator started a new log
+          if (size > at) {
+            const buf = Buffer.alloc(size - at);
+            fs.readSync(fd, buf, 0, buf.length, at);
+            process.stdout.write(buf);
+            at = size;
+          }
+        } finally {
+          fs.closeSync(fd);
+        }
+        return true;
+      };
+      if (!readNew() || !argv.follow) return;
+      const timer = setInterval(() => {
+        if (!readNew()) clearInterval(timer);
+      }, 200);
     })
     // ---- record and decode (issue 6 items 2 and 4) ----
     .command('record', 'run a command against the real kernel, recording its generic netlink traffic (shim passthrough mode)', (y) => y

@@ -59,3 +59,31 @@ describe('ovs-dpemu CLI', () => {
     expect(fs.existsSync(sock)).toBe(false);
   });
 });
+
+describe('ovs-dpemu dmesg', () => {
+  it('without an emulator: exit 1 and says where it looked', () => {
+    const sock = tmpSock();
+    const r = cli(['dmesg', '--socket', sock]);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: `ovs-dpemu: dmesg: no kernel log at ${sock}.kmsg (is an emulator serving on ${sock}?)\n` });
+  });
+
+  (isRoot() ? it : it.skip)('prints why the datapath refused a flow, as the kernel logs it; -w follows until the emulator stops', async () => {
+    const sock = tmpSock();
+    const serve = spawn(process.execPath, [CLI, 'serve', '--socket', sock, '--devices', 'virtual'], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !fs.existsSync(`${sock}.kmsg`); i++) await new Promise((r) => setTimeout(r, 50));
+    const follow = spawn(process.execPath, [CLI, 'dmesg', '-w', '--socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    follow.stdout.on('data', (d: Buffer) => { followed += d.toString(); });
+    const followEnd = new Promise<number | null>((r) => follow.once('exit', r));
+    // No IPv4 key under eth_type 0x0800: flow_netlink.c's "Missing key" line (the flows-errors transcript has it).
+    const add = cli(['exec', '--socket', sock, '--', 'sh', '-c', "ovs-dpctl add-dp dp0 && ovs-dpctl add-flow dp0 'in_port(1),eth(),eth_type(0x0800),tcp(dst=80),tcp_flags(0/0)' 2"]);
+    expect(add.status).toBe(1);
+    const r = cli(['dmesg', '--socket', sock]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^\[ *\d+\.\d{6}\] openvswitch: netlink: Missing key \(keys=40258, expected=80\)\n$/);
+    await new Promise((res) => setTimeout(res, 500));
+    serve.kill('SIGTERM');
+    expect(await followEnd).toBe(0);
+    expect(followed).toBe(r.stdout);
+  });
+});
