@@ -3,6 +3,7 @@
  * size, wake-ups, overrun, fork, bind clashes across processes, kernel-verified credentials.
  */
 import { hasEffectiveCap } from '../../lib/transport/peer-caps';
+import * as path from 'path';
 import { Harness, buildFixture, runClient, startHarness } from './shim-harness';
 
 let h: Harness;
@@ -129,6 +130,7 @@ describe('shim: processes', () => {
     expect(r.code).toBe(0);
     expect(r.kv.echo).toBe('ok');
     const cred = h.endpoint.sockets[0].cred;
-    expect(cred).toEqual({ pid: Number(r.kv.pid), uid: process.getuid?.(), gid: process.getgid?.(), netAdmin });
+    // comm: the client binary's name, cut to TASK_COMM_LEN - 1 as the kernel keeps it.
+    expect(cred).toEqual({ pid: Number(r.kv.pid), uid: process.getuid?.(), gid: process.getgid?.(), netAdmin, comm: path.basename(bin).slice(0, 15) });
   });
 });
