@@ -117,7 +117,7 @@ Napi::Value TapNetnsId(const Napi::CallbackInfo& info) {
 }
 
 // RTM_GETLINK of `name` in the namespace with id nsid (< 0: ours): ifindex and IFLA_STATS64.
-int GetLink(const char* name, int nsid, int* ifindex, unsigned* flags, uint8_t* stats64) {
+int GetLink(const char* name, int nsid, int* ifindex, unsigned* flags, unsigned* mtu, uint8_t* stats64) {
   struct {
     nlmsghdr nh;
     ifinfomsg ifi;
@@ -145,13 +145,16 @@ int GetLink(const char* name, int nsid, int* ifindex, unsigned* flags, uint8_t* 
   auto* ifi = reinterpret_cast<const ifinfomsg*>(NLMSG_DATA(nh));
   *ifindex = ifi->ifi_index;
   *flags = ifi->ifi_flags;
+  const uint8_t* m = RtAttr(nh, sizeof(ifinfomsg), IFLA_MTU, sizeof(uint32_t));
+  *mtu = 0;
+  if (m) std::memcpy(mtu, m, sizeof(uint32_t));
   const uint8_t* st = RtAttr(nh, sizeof(ifinfomsg), IFLA_STATS64, 64);
   if (!st) return -ENOENT;
   std::memcpy(stats64, st, 64);
   return 0;
 }
 
-// tapLink(fd) -> {name, ifindex, flags, stats: Buffer(64)} | -errno: where the TAP device is now
+// tapLink(fd) -> {name, ifindex, flags, mtu, stats: Buffer(64)} | -errno: where the TAP device is now
 // (its current name, ifindex and IFF_* flags, in whatever namespace it was moved to) and the first eight u64
 // counters of its rtnl_link_stats64.
 Napi::Value TapLink(const Napi::CallbackInfo& info) {
@@ -166,13 +169,15 @@ Napi::Value TapLink(const Napi::CallbackInfo& info) {
   if (own < 0) return NegErrno(env, -own);
   int ifindex = 0;
   unsigned flags = 0;
+  unsigned mtu = 0;
   uint8_t stats[64];
-  int rc = GetLink(ifr.ifr_name, own == 1 ? -1 : nsid, &ifindex, &flags, stats);
+  int rc = GetLink(ifr.ifr_name, own == 1 ? -1 : nsid, &ifindex, &flags, &mtu, stats);
   if (rc < 0) return NegErrno(env, -rc);
   Napi::Object o = Napi::Object::New(env);
   o.Set("name", Napi::String::New(env, std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ))));
   o.Set("ifindex", Napi::Number::New(env, ifindex));
   o.Set("flags", Napi::Number::New(env, flags));
+  o.Set("mtu", Napi::Number::New(env, mtu));
   o.Set("stats", Napi::Buffer<uint8_t>::Copy(env, stats, sizeof(stats)));
   return o;
 }

@@ -110,6 +110,27 @@ Napi::Value SetIfFlags(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, IfIoctl(SIOCSIFFLAGS, &ifr));
 }
 
+// ifState(name) -> [IFF_* flags, mtu] | -errno: what do_output() and ovs_vport_send() look at,
+// with one control socket.
+Napi::Value IfState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!ArgString(info, 0, &name)) return TypeError(env, "ifState(name: string)");
+  ifreq ifr;
+  if (!FillIfr(name, &ifr)) return NegErrno(env, EINVAL);
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return NegErrno(env, errno);
+  int rc = ioctl(s, SIOCGIFFLAGS, &ifr) == 0 ? 0 : -errno;
+  unsigned short flags = static_cast<unsigned short>(ifr.ifr_flags);
+  if (rc == 0) rc = ioctl(s, SIOCGIFMTU, &ifr) == 0 ? 0 : -errno;
+  close(s);
+  if (rc < 0) return NegErrno(env, -rc);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, flags));
+  a.Set(1u, Napi::Number::New(env, ifr.ifr_mtu));
+  return a;
+}
+
 // ifIndex(name) -> ifindex | -errno
 Napi::Value IfIndex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -173,6 +194,7 @@ void InitTap(Napi::Env env, Napi::Object exports) {
   exports.Set("getIfFlags", Napi::Function::New(env, GetIfFlags, "getIfFlags"));
   exports.Set("setIfFlags", Napi::Function::New(env, SetIfFlags, "setIfFlags"));
   exports.Set("ifIndex", Napi::Function::New(env, IfIndex, "ifIndex"));
+  exports.Set("ifState", Napi::Function::New(env, IfState, "ifState"));
   exports.Set("read", Napi::Function::New(env, Read, "read"));
   exports.Set("write", Napi::Function::New(env, Write, "write"));
   exports.Set("setnsNet", Napi::Function::New(env, SetnsNet, "setnsNet"));

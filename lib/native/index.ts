@@ -100,6 +100,8 @@ export interface NativeBinding {
   getIfFlags(name: string): number;
   /** SIOCSIFFLAGS. 0 or -errno. */
   setIfFlags(name: string, flags: number): number;
+  /** SIOCGIFFLAGS and SIOCGIFMTU in one call: [IFF_* flags, mtu] or -errno. */
+  ifState(name: string): [number, number] | number;
   /** SIOCGIFINDEX: ifindex or -errno. */
   ifIndex(name: string): number;
   /** read(2) of one frame, or -errno. */
@@ -123,7 +125,7 @@ export interface NativeBinding {
    * Where a TAP device is now, in whatever namespace it was moved to: its name, ifindex, IFF_*
    * flags (ifi_flags) and the first eight u64 counters of rtnl_link_stats64 (rx/tx packets, bytes, errors, dropped).
    */
-  tapLink(fd: number): { name: string; ifindex: number; flags: number; stats: Buffer } | number;
+  tapLink(fd: number): { name: string; ifindex: number; flags: number; mtu: number; stats: Buffer } | number;
   /** setns(open(path), CLONE_NEWNET) on the calling (main) thread. 0 or -errno. */
   setnsNet(path: string): number;
 }

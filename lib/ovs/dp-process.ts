@@ -19,6 +19,19 @@ import { kmsg, Ratelimit } from '../kmsg';
 
 /** pr_info_ratelimited()'s state in ovs_dp_get_upcall_portid(). */
 const cpuMismatch = new Ratelimit('ovs_dp_get_upcall_portid');
+/** net_warn_ratelimited()'s state (net_ratelimit) for over-MTU drops. */
+const overMtuWarn = new Ratelimit('net_ratelimit');
+
+/**
+ * packetLength is packet_length(): the frame without its Ethernet header, and without a VLAN
+ * tag still in the data (an accelerated tag is not in skb->len).
+ */
+// kernel: packet_length()
+function packetLength(skb: Skb): number {
+  const ethType = skb.data.length >= 14 ? skb.data.readUInt16BE(12) : 0;
+  const inband = !skb.vlanPresent && (ethType === 0x8100 || ethType === 0x88a8);
+  return Math.max(0, skb.len - 14 - (inband ? 4 : 0));
+}
 
 const log = createDebug('ovs-dpemu:ovs:dp-process');
 
@@ -168,12 +181,24 @@ export class PacketPath {
   }
 
   /** output is ovs_vport_send(): the vport's device transmits the frame (drops if it cannot). */
-  // kernel: ovs_vport_send()
+  // kernel: do_output() → ovs_vport_send()
   private output(dp: Datapath, portNo: number, skb: Skb): void {
     const vport = dp.ports.get(portNo);
-    // kernel: do_output() sends only to a running device with carrier, else drops uncounted.
-    if (!vport || vport.dev.running?.() === false) return;
-    vport.dev.transmit?.(skb);
+    if (!vport) return;
+    const dev = vport.dev;
+    const st = dev.linkState?.();
+    // do_output() sends only to a running device with carrier, else drops uncounted.
+    if (st && !st.running) return;
+    if (st && !skb.gso) {
+      const len = packetLength(skb);
+      if (len > st.mtu) {
+        dev.countTxError?.();
+        // vport.c has no pr_fmt: no "openvswitch: " prefix.
+        if (overMtuWarn.allow()) kmsg.print(`${dev.name}: dropped over-mtu packet: ${len} > ${st.mtu}`);
+        return;
+      }
+    }
+    dev.transmit?.(skb);
   }
 
 }

@@ -5,7 +5,7 @@ import { NlError } from '../nl/errors';
 import { native, POLL_READABLE, type FdWatcher } from '../native';
 import type { Skb } from './skb';
 import { vlanPushInside } from './upcall';
-import { isRunning, sysfsDeviceStats, validDevName, zeroStats, VirtualDevices, type DeviceFactory, type DevStats, type HostDevice, type HostNetdevs, type NetDevice } from './netdev';
+import { linkStateOf, sysfsDeviceStats, validDevName, zeroStats, type LinkState, VirtualDevices, type DeviceFactory, type DevStats, type HostDevice, type HostNetdevs, type NetDevice } from './netdev';
 import { attachNetdev } from './vport-netdev';
 
 const log = createDebug('ovs-dpemu:ovs:internal-dev');
@@ -72,21 +72,34 @@ export class TapDevice implements NetDevice {
    * another namespace is asked for there (the kernel's vport keeps reading dev_get_stats()).
    */
   stats(): DevStats {
-    if (this.netnsid === undefined) return sysfsDeviceStats(this.name);
-    const link = native().tapLink(this.fd);
-    return typeof link === 'number' ? zeroStats() : linkStats64(link.stats);
+    let s: DevStats;
+    if (this.netnsid === undefined) {
+      s = sysfsDeviceStats(this.name);
+    } else {
+      const link = native().tapLink(this.fd);
+      s = typeof link === 'number' ? zeroStats() : linkStats64(link.stats);
+    }
+    s.txErrors += this.txErrors;
+    return s;
   }
 
   /**
-   * netif_running() && netif_carrier_ok(). Asked by name in our namespace; a device moved away
+   * Running with carrier, and the MTU. Asked by name in our namespace; a device moved away
    * (ENODEV here) is asked for where it lives now.
    */
-  running(): boolean {
+  linkState(): LinkState {
     const nat = native();
-    const flags = nat.getIfFlags(this.name);
-    if (flags !== -Errno.ENODEV) return isRunning(flags);
+    const st = nat.ifState(this.name);
+    if (st !== -Errno.ENODEV) return linkStateOf(st);
     const link = nat.tapLink(this.fd);
-    return typeof link !== 'number' && isRunning(link.flags);
+    return typeof link === 'number' ? linkStateOf(link) : linkStateOf([link.flags, link.mtu]);
+  }
+
+  /** tx errors the datapath counted on the device (ovs_vport_send() over-MTU drops). */
+  private txErrors = 0n;
+
+  countTxError(): void {
+    this.txErrors++;
   }
 
   /** dev->ifindex: moving the device keeps it unless the target namespace has it in use. */

@@ -29,10 +29,14 @@ export interface NetDevice {
    */
   present?(): boolean;
   /**
-   * netif_running() && netif_carrier_ok(): do_output() drops (uncounted) what would go to a
-   * device that is down or has no carrier. Absent: always (devices only the emulator sees).
+   * What the output path looks at: netif_running() && netif_carrier_ok() (do_output() drops,
+   * uncounted, what would go to a device that is down or has no carrier) and the MTU
+   * (ovs_vport_send() drops longer non-GSO packets and counts tx_errors). Absent: always
+   * running, no MTU check (devices only the emulator sees).
    */
-  running?(): boolean;
+  linkState?(): LinkState;
+  /** Counts one tx_errors on the device (dev->stats.tx_errors++), reflected in stats(). */
+  countTxError?(): void;
   /** transmit is the device's xmit for a packet the datapath outputs to this port (absent: dropped). */
   transmit?(skb: Skb): void;
 }
@@ -50,6 +54,17 @@ export interface HostDevice {
 }
 
 export const ARPHRD_ETHER = 1;
+
+/** LinkState is a device's state as the datapath's output path reads it. */
+export interface LinkState {
+  running: boolean;
+  mtu: number;
+}
+
+/** linkStateOf reads [flags, mtu] (or -errno: not running) as a LinkState. */
+export function linkStateOf(s: [number, number] | number): LinkState {
+  return typeof s === 'number' ? { running: false, mtu: 0 } : { running: isRunning(s[0]), mtu: s[1] };
+}
 
 /** IFF_UP, IFF_RUNNING (include/uapi/linux/if.h). */
 const IFF_UP = 0x1;

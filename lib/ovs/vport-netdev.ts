@@ -3,7 +3,7 @@ import createDebug from 'debug';
 import { Errno } from '../nl/errno';
 import { native, POLL_READABLE, type FdWatcher, type PacketFrame } from '../native';
 import { csumFold, csumPartial, CSUM_MANGLED_0 } from './checksum';
-import { isRunning, type DevStats, type HostDevice, type HostNetdevs, type NetDevice } from './netdev';
+import { linkStateOf, type DevStats, type HostDevice, type HostNetdevs, type LinkState, type NetDevice } from './netdev';
 import type { Skb } from './skb';
 import { vlanPushInside } from './upcall';
 
@@ -141,13 +141,21 @@ export class NetdevPort implements NetDevice {
     this.watcher.start(POLL_READABLE);
   }
 
+  /** tx errors the datapath counted on the device (ovs_vport_send() over-MTU drops). */
+  private txErrors = 0n;
+
   stats(): DevStats {
-    return this.host.stats();
+    const s = this.host.stats();
+    return { ...s, txErrors: s.txErrors + this.txErrors };
   }
 
-  /** netif_running() && netif_carrier_ok() of the interface (a veth whose peer is down has no carrier). */
-  running(): boolean {
-    return isRunning(native().getIfFlags(this.name));
+  countTxError(): void {
+    this.txErrors++;
+  }
+
+  /** Running with carrier (a veth whose peer is down has none), and the MTU. */
+  linkState(): LinkState {
+    return linkStateOf(native().ifState(this.name));
   }
 
   /** The interface is still ours: same name, same ifindex, in the emulator's namespace. */

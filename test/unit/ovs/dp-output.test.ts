@@ -3,23 +3,31 @@
  * running and has carrier (netif_running() && netif_carrier_ok()); otherwise the packet is
  * dropped with SKB_DROP_REASON_DEV_READY and no counter moves (the kernel's vswitchd-veth
  * transcript shows it: NORMAL floods to the down bridge port br0 leave its counters at 0).
- * Output to a port that does not exist is dropped the same way.
+ * Output to a port that does not exist is dropped the same way. ovs_vport_send() then drops a
+ * non-GSO packet longer than the device's MTU (Ethernet header and an in-band VLAN tag not
+ * counted), counting tx_errors and logging "dropped over-mtu packet".
  */
-import type { NetDevice, DeviceFactory, HostNetdevs } from '../../../lib/ovs/netdev';
+import type { NetDevice, DeviceFactory, HostNetdevs, LinkState } from '../../../lib/ovs/netdev';
+import { kmsg } from '../../../lib/kmsg';
 import { zeroStats } from '../../../lib/ovs/netdev';
 import type { Skb } from '../../../lib/ovs/skb';
 import { emulator, errnoOf, TestSocket } from '../../helpers/nltest';
 import { acts, key, mac, u32 } from './odp-build';
 
-/** A device whose running state the test sets, recording what the datapath transmits. */
+/** A device whose running state and MTU the test sets, recording what the datapath transmits. */
 class TestDevice implements NetDevice {
   up = true;
+  mtu = 1500;
+  txErrors = 0;
   readonly sent: Buffer[] = [];
   constructor(readonly name: string, readonly ifindex: number) {}
   stats = zeroStats;
   destroy(): void {}
-  running(): boolean {
-    return this.up;
+  linkState(): LinkState {
+    return { running: this.up, mtu: this.mtu };
+  }
+  countTxError(): void {
+    this.txErrors++;
   }
   transmit(skb: Skb): void {
     this.sent.push(Buffer.from(skb.data));
@@ -80,5 +88,21 @@ describe('do_output', () => {
   it('a port number with no vport: dropped, no error', () => {
     expect(execOutput(7)).toBe(0);
     expect(q1.sent).toEqual([FRAME]);
+  });
+
+  it('longer than the MTU: dropped, tx_errors counted, the kernel\'s warning logged', () => {
+    q1.mtu = 45;
+    q1.sent.length = 0;
+    const mark = kmsg.count;
+    expect(execOutput(1)).toBe(0);
+    expect({ sent: q1.sent.length, txErrors: q1.txErrors }).toEqual({ sent: 0, txErrors: 1 });
+    expect(kmsg.since(mark).map((l) => l.replace(/^\[[ \d.]+\] /, ''))).toEqual(['q1: dropped over-mtu packet: 46 > 45']);
+  });
+
+  it('exactly the MTU (frame length less the Ethernet header) is sent', () => {
+    q1.mtu = 46;
+    expect(execOutput(1)).toBe(0);
+    expect(q1.sent).toEqual([FRAME]);
+    q1.mtu = 1500;
   });
 });
