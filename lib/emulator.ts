@@ -26,6 +26,7 @@ import type { VportTypes } from './ovs/vport';
 import type { Skb } from './ovs/skb';
 import { Session, type SessionHost } from './transport/session';
 import { InjectOutcome, SocketError, type DatagramSink, type NetlinkEndpoint, type NlSocket, type PeerCred } from './transport/transport';
+import { psampleHandlers, psampleSampleMessage } from './psample/psample';
 
 const log = createDebug('ovs-dpemu:emulator');
 
@@ -98,6 +99,8 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
       maxMeters: opts.maxMeters,
     };
     this.genl.register('nlctrl', ctrlHandlers(this.genl));
+    const psampleFamily = this.registry.family('psample');
+    this.genl.register('psample', psampleHandlers(psampleFamily));
     this.genl.register('ovs_datapath', datapathHandlers(this.ovs));
     this.genl.register('ovs_vport', vportHandlers(this.ovs));
     const flowFamily = this.registry.family('ovs_flow');
@@ -112,6 +115,16 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
       net, packetFamily, topology: this.topology, conntrack: this.conntrack, clock,
       deliver: (portid, dgram) => this.lookupPortid(portid)?.deliverFromKernel(dgram) ?? Errno.ECONNREFUSED,
       meter: (dp, id, skb, key, now) => ovsMeterExecute(dp, skb, key, id, now),
+      psample: (dp, skb, info) => {
+        // psample_sample_packet() returns at once when nobody listens on "packets".
+        const group = psampleFamily.mcastGroups.find((g) => g.name === 'packets')?.id ?? 0;
+        const members = [...this.groupMembers(group)];
+        if (!members.length) return;
+        const md = { inIfindex: dp.ports.get(info.inPort)?.dev.ifindex ?? 0, truncSize: info.truncSize, userCookie: info.cookie, rateAsProbability: true };
+        const realtimeNs = BigInt(Date.now()) * 1000000n;
+        const msg = psampleSampleMessage(psampleFamily, { groupNum: info.group, seq: 0 }, skb.data, skb.protocol, info.rate, md, realtimeNs);
+        for (const s of members) s.deliverBroadcast(msg);
+      },
     });
     this.genl.register('ovs_packet', packetHandlers(net, packetFamily, this.packets));
   }

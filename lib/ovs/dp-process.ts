@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import { Errno } from '../nl/errno';
 import type { FamilySpec } from '../schema/model';
-import { ActionExecState, type CtExec, type ExecEnv, type UpcallInfo } from './actions-env';
+import { ActionExecState, type CtExec, type ExecEnv, type PsampleInfo, type UpcallInfo } from './actions-env';
 import { ovsExecuteActions } from './actions';
 import type { Datapath, OvsNet } from './datapath';
 import { OVSP_LOCAL } from './datapath';
@@ -50,6 +50,8 @@ export interface PacketPathDeps {
   random?: () => number;
   /** ovs_meter_execute(): true when the meter drops the packet. */
   meter?: (dp: Datapath, id: number, skb: Skb, key: Buffer, nowMs: number) => boolean;
+  /** psample_sample_packet() for the psample action (absent: a kernel without CONFIG_PSAMPLE). */
+  psample?: (dp: Datapath, skb: Skb, info: PsampleInfo) => void;
 }
 
 /**
@@ -168,6 +170,7 @@ export class PacketPath {
       upcall: (skb, key, info) => this.upcall(dp, skb, key, info),
       recirc: (skb, key) => this.process(dp, skb, key),
       meter: (id, skb) => this.d.meter?.(dp, id, skb, Buffer.alloc(0), this.now()) ?? false,
+      psample: this.d.psample && ((skb, info) => this.d.psample!(dp, skb, info)),
       random: this.random,
       conntrack: this.d.conntrack,
       now: this.now,

@@ -64,12 +64,12 @@ maybe('kernel selftest ovs-dpctl.py (pyroute2) through the shim', () => {
     expect(py('del-dp', 'dp1')).toEqual(kernel('del-dp dp1', 1));
   });
 
-  it('genl ctrl list shows nlctrl and the six OVS families with the kernel\'s ids', () => {
+  it('genl ctrl list shows nlctrl, psample and the six OVS families with the kernel\'s ids', () => {
     const r = emu.run(['genl', 'ctrl', 'list']);
     expect(r.rc).toBe(0);
     const names = [...r.out.matchAll(/^Name: (\S+)\n\tID: (0x[0-9a-f]+)/gm)].map((m) => [m[1], m[2]]);
     expect(names).toEqual([
-      ['nlctrl', '0x10'], ['ovs_datapath', '0x24'], ['ovs_vport', '0x25'], ['ovs_flow', '0x26'],
+      ['nlctrl', '0x10'], ['psample', '0x23'], ['ovs_datapath', '0x24'], ['ovs_vport', '0x25'], ['ovs_flow', '0x26'],
       ['ovs_packet', '0x27'], ['ovs_meter', '0x28'], ['ovs_ct_limit', '0x29'],
     ]);
     expect(r.out).toContain('Name: ovs_vport\n\tID: 0x25  Version: 0x1  header size: 4  max attribs: 10 ');
