@@ -25,6 +25,8 @@ const CASES: [string, string, number][] = [
   ['nat_related_v4', 'ip4-nat-related: ICMP related matches work with SNAT', 60],
   // Reads the kernel log (dmesg: the emulator's, through a stand-in) for OVS_NLERR lines.
   ['netlink_checks', 'ovsnl: validate netlink attrs and settings', 60],
+  // psample action samples multicast on the psample family's "packets" group.
+  ['psample', 'psample: Sampling packets with psample', 60],
   ['ct_connect_v4', 'ip4-ct-xon: Basic ipv4 tcp connection using ct', 240],
   ['nat_connect_v4', 'ip4-nat-xon: Basic ipv4 tcp connection via NAT', 240],
 ];
