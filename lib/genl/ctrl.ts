@@ -3,17 +3,20 @@ import { Errno } from '../nl/errno';
 import { NlError } from '../nl/errors';
 import { attrString, attrU16, AttrEncoder } from '../schema/codec';
 import type { FamilySpec } from '../schema/model';
+import { getPolicyDump } from './ctrl-policy';
 import { genlMessage, type FamilyHandlers, type Genetlink, type GenlRequest } from './genetlink';
 
 /**
  * The generic netlink controller: family and multicast-group discovery, as
- * net/netlink/genetlink.c answers CTRL_CMD_GETFAMILY.
+ * net/netlink/genetlink.c answers CTRL_CMD_GETFAMILY, and policy dumps (CTRL_CMD_GETPOLICY,
+ * ./ctrl-policy.ts).
  */
 export function ctrlHandlers(genl: Genetlink): FamilyHandlers {
   const ctrl = genl.registry.family('nlctrl');
   const newFamily = ctrl.op('newfamily').cmd;
   const opAttrs = ctrl.set('op-attrs');
   const grpAttrs = ctrl.set('mcast-group-attrs');
+  const getPolicy = ctrl.op('getpolicy').cmd;
 
   // kernel: ctrl_fill_info()
   function fillInfo(f: FamilySpec, req: GenlRequest, flags: number): Buffer {
@@ -32,7 +35,11 @@ export function ctrlHandlers(genl: Genetlink): FamilyHandlers {
   }
 
   return {
-    inlineDone: true,
+    /**
+     * ctrl_dumpfamily() returns 0 once done, so NLMSG_DONE shares the last datagram;
+     * ctrl_dumppolicy() returns skb->len, so its NLMSG_DONE comes in a datagram of its own.
+     */
+    inlineDone: (req) => req.cmd !== getPolicy,
     doit: {
       // kernel: ctrl_getfamily()
       [ctrl.op('getfamily').cmd]: (req) => {
@@ -57,6 +64,8 @@ export function ctrlHandlers(genl: Genetlink): FamilyHandlers {
       [ctrl.op('getfamily').cmd]: function* (req) {
         for (const f of genl.registered()) yield fillInfo(f, req, NLM_F.MULTI);
       },
+      // kernel: ctrl_dumppolicy_start(), ctrl_dumppolicy()
+      [getPolicy]: (req) => getPolicyDump(genl, req),
     },
   };
 }

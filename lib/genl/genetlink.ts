@@ -48,10 +48,11 @@ export interface FamilyHandlers {
   doit?: Partial<Record<number, DoHandler>>;
   dumpit?: Partial<Record<number, DumpHandler>>;
   /**
-   * The family's dump callbacks return 0 when done (nlctrl), so NLMSG_DONE shares the last
-   * datagram; OVS callbacks return skb->len, so DONE always comes in a datagram of its own.
+   * Whether a dump callback returns 0 when done (nlctrl's family dump), so NLMSG_DONE shares
+   * the last datagram; callbacks that return skb->len (OVS, nlctrl's policy dump) put DONE in a
+   * datagram of its own. Per family, or per request (by its cmd).
    */
-  inlineDone?: boolean;
+  inlineDone?: boolean | ((req: GenlRequest) => boolean);
   /**
    * Called before an op's missing `x-required` attribute is answered EINVAL, for handlers that
    * log it (ovs_flow_cmd_new's OVS_NLERR lines).
@@ -147,7 +148,8 @@ export class Genetlink {
     };
     if (dump) {
       const source = (handler as DumpHandler)(req)[Symbol.iterator]();
-      return { kind: 'dump', source, req, inlineDone: fam.handlers.inlineDone ?? false };
+      const inline = fam.handlers.inlineDone;
+      return { kind: 'dump', source, req, inlineDone: typeof inline === 'function' ? inline(req) : inline ?? false };
     }
     const missing = (op.do?.required ?? []).find((n) => !attrs.get(n));
     if (missing !== undefined) fam.handlers.missing?.(req, missing);

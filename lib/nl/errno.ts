@@ -28,6 +28,7 @@ export const Errno = {
   ENOSPC: 28,
   EPROTO: 71,
   ENETDOWN: 100,
+  ENODATA: 61,
   EHOSTUNREACH: 113,
   EINPROGRESS: 115,
 } as const;

@@ -21,7 +21,9 @@ interface RawSet {
   name: string; 'x-parse-mode'?: ParseMode; 'x-max-type'?: number; 'x-allow-duplicates'?: boolean;
   'x-ignore-above-max'?: boolean; 'x-unpadded-last'?: boolean; attributes: RawAttr[];
 }
-interface RawMode { request?: { attributes?: string[]; 'x-required'?: string[] } }
+interface RawMode {
+  request?: { attributes?: string[]; 'x-required'?: string[] }; 'x-policy-set'?: string; 'x-policy-maxattr'?: number;
+}
 interface RawOp {
   name: string; value: number; 'attribute-set'?: string; flags?: string[]; 'x-op-flags'?: number;
   do?: RawMode; dump?: RawMode;
@@ -134,9 +136,22 @@ function compileEnums(defs: RawDef[]): Map<string, Map<string, number>> {
   return enums;
 }
 
-function compileMode(m: RawMode | undefined): OpMode | undefined {
+/**
+ * compileMode resolves one half of an op. Its policy is the set x-policy-set names (default: the
+ * op's attribute set) up to x-policy-maxattr (default: that set's highest type); maxattr 0 means
+ * no policy, as genl_cmd_full_to_split() leaves a GENL_DONT_VALIDATE_DUMP dump.
+ */
+function compileMode(fam: string, m: RawMode | undefined, opSet: AttrSet | undefined, sets: Map<string, AttrSet>): OpMode | undefined {
   if (!m) return undefined;
-  return { requestAttrs: m.request?.attributes ?? [], required: m.request?.['x-required'] ?? [] };
+  const name = m['x-policy-set'];
+  const set = name === undefined ? opSet : sets.get(name);
+  if (name !== undefined && !set) throw new Error(`${fam}: unknown x-policy-set ${name}`);
+  const maxType = m['x-policy-maxattr'] ?? set?.maxType ?? 0;
+  return {
+    requestAttrs: m.request?.attributes ?? [],
+    required: m.request?.['x-required'] ?? [],
+    policy: set && maxType ? { set, maxType } : undefined,
+  };
 }
 
 function compileFamily(raw: RawFamily): FamilySpec {
@@ -155,7 +170,7 @@ function compileFamily(raw: RawFamily): FamilySpec {
     const ctrlFlags = o['x-op-flags'] ?? ((o.do ? GENL_FLAG.CMD_CAP_DO : 0) | (o.dump ? GENL_FLAG.CMD_CAP_DUMP : 0) |
       (set && (o.do || o.dump) ? GENL_FLAG.CMD_CAP_HASPOL : 0) | (unsAdminPerm ? GENL_FLAG.UNS_ADMIN_PERM : 0) |
       (adminPerm ? GENL_FLAG.ADMIN_PERM : 0));
-    return { name: o.name, cmd: o.value, set, unsAdminPerm, adminPerm, do: compileMode(o.do), dump: compileMode(o.dump), ctrlFlags };
+    return { name: o.name, cmd: o.value, set, unsAdminPerm, adminPerm, do: compileMode(raw.name, o.do, set, sets), dump: compileMode(raw.name, o.dump, set, sets), ctrlFlags };
   });
   const fam: FamilySpec = {
     name: raw.name,

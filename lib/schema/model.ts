@@ -90,10 +90,20 @@ export interface AttrSet {
   byName: Map<string, AttrSpec>;
 }
 
+/** OpPolicy is the kernel's (nla_policy array, maxattr) pair one half of an op validates with. */
+export interface OpPolicy {
+  /** The attribute set whose nla types form the policy array. */
+  set: AttrSet;
+  /** The op's maxattr: entries 0..maxType make up the policy. */
+  maxType: number;
+}
+
 /** OpMode is the do or dump half of an operation. */
 export interface OpMode {
   requestAttrs: string[];
   required: string[];
+  /** The policy nlctrl's GETPOLICY reports for this half (x-policy-set / x-policy-maxattr); none when undefined. */
+  policy?: OpPolicy;
 }
 
 /** OpSpec is one genl command. */
