@@ -197,6 +197,8 @@ class VirtualDevice implements NetDevice {
 export class VirtualDevices implements DeviceFactory {
   private readonly byName = new Map<string, VirtualDevice>();
   private readonly byIndex = new Map<number, VirtualDevice>();
+  /** net->ifindex: where dev_index_reserve()'s cyclic search starts (after the last one given). */
+  private nextIfindex = 1;
 
   constructor(readonly host: HostNetdevs) {}
 
@@ -207,9 +209,12 @@ export class VirtualDevices implements DeviceFactory {
     if (ifindex) {
       if (this.byIndex.has(ifindex)) throw new NlError(Errno.EBUSY);
     } else {
-      ifindex = Math.max(this.host.maxIfindex(), ...this.byIndex.keys()) + 1;
-      // kernel: dev_index_reserve() allocates below INT_MAX (xa_limit_31b) and wraps around.
-      if (ifindex > INT_MAX) for (ifindex = this.host.maxIfindex() + 1; this.byIndex.has(ifindex); ifindex++);
+      // kernel: dev_index_reserve() → xa_alloc_cyclic(): the first free index from net->ifindex
+      // on (so a deleted device's index is not reused at once), below INT_MAX, wrapping around.
+      // Interfaces made on the host also moved net->ifindex: start above the highest seen.
+      ifindex = Math.max(this.nextIfindex, this.host.maxIfindex() + 1);
+      while (this.byIndex.has(ifindex) || ifindex > INT_MAX) ifindex = ifindex >= INT_MAX ? 1 : ifindex + 1;
+      this.nextIfindex = ifindex + 1;
     }
     const dev = new VirtualDevice(name, ifindex, () => {
       this.byName.delete(name);

@@ -27,8 +27,8 @@ const CASES: [string, string, number][] = [
   ['netlink_checks', 'ovsnl: validate netlink attrs and settings', 60],
   // psample action samples multicast on the psample family's "packets" group.
   ['psample', 'psample: Sampling packets with psample', 60],
-  ['ct_connect_v4', 'ip4-ct-xon: Basic ipv4 tcp connection using ct', 240],
-  ['nat_connect_v4', 'ip4-nat-xon: Basic ipv4 tcp connection via NAT', 240],
+  ['ct_connect_v4', 'ip4-ct-xon: Basic ipv4 tcp connection using ct', 360],
+  ['nat_connect_v4', 'ip4-nat-xon: Basic ipv4 tcp connection via NAT', 360],
 ];
 
 maybe('Linux 6.12 selftests/net/openvswitch against the emulator', () => {
@@ -37,5 +37,5 @@ maybe('Linux 6.12 selftests/net/openvswitch against the emulator', () => {
     const out = `${r.stdout}${r.stderr}`;
     const verdicts = out.split('\n').filter((l) => l.startsWith('TEST: ') && !l.includes('[START]'));
     expect({ verdicts, rc: r.status }).toEqual({ verdicts: [`TEST: ${desc.padEnd(60)}  [ OK ]`], rc: 0 });
-  }, 250000);
+  }, 370000);
 });
