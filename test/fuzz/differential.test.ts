@@ -14,6 +14,7 @@ describe('kernel-differential errno agreement', () => {
     ['kernel-6.12-flows-errors-raw.pcap', 220],
     ['kernel-6.12-flows-errors.pcap', 1500],
     ['kernel-6.12-meter-ctlimit.pcap', 1100],
+    ['kernel-6.12-ct-limit-size.pcap', 20],
     ['kernel-6.12-basic.pcap', 1000],
     ['kernel-6.12-flows.pcap', 1500],
     ['kernel-6.12-flows-many.pcap', 6000],

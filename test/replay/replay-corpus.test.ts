@@ -31,6 +31,8 @@ const CORPUS: Expect[] = [
   { file: 'kernel-6.12-flows-many.pcap', exchanges: 6284, skipped: { [END_MARK]: { exchanges: 1, strays: 0 } }, rules: [] },
   { file: 'kernel-6.12-pyroute2-flows.pcap', exchanges: 214, skipped: { [END_MARK]: { exchanges: 1, strays: 0 } }, rules: [] },
   { file: 'kernel-6.12-meter-ctlimit.pcap', exchanges: 1146, skipped: { [END_MARK]: { exchanges: 1, strays: 0 } }, rules: ['meter-used'] },
+  // ct_limit GET replies around the reply skb's capacity: 653 entries fit, 654 are EMSGSIZE.
+  { file: 'kernel-6.12-ct-limit-size.pcap', exchanges: 20, skipped: { [END_MARK]: { exchanges: 1, strays: 0 } }, rules: [] },
   { file: 'kernel-6.12-getpolicy.pcap', exchanges: 92, skipped: { [END_MARK]: { exchanges: 1, strays: 0 } }, rules: [] },
   {
     // vswitchd's start-up, probes, revalidator dumps and teardown replay; the 4 MISS upcalls of
