@@ -100,6 +100,7 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
     };
     this.genl.register('nlctrl', ctrlHandlers(this.genl));
     const psampleFamily = this.registry.family('psample');
+    const psamplePackets = psampleFamily.mcastGroups.find((g) => g.name === 'packets')?.id ?? 0;
     this.genl.register('psample', psampleHandlers(psampleFamily));
     this.genl.register('ovs_datapath', datapathHandlers(this.ovs));
     this.genl.register('ovs_vport', vportHandlers(this.ovs));
@@ -117,8 +118,7 @@ export class Emulator implements NetlinkEndpoint, SessionHost {
       meter: (dp, id, skb, key, now) => ovsMeterExecute(dp, skb, key, id, now),
       psample: (dp, skb, info) => {
         // psample_sample_packet() returns at once when nobody listens on "packets".
-        const group = psampleFamily.mcastGroups.find((g) => g.name === 'packets')?.id ?? 0;
-        const members = [...this.groupMembers(group)];
+        const members = [...this.groupMembers(psamplePackets)];
         if (!members.length) return;
         const md = { inIfindex: dp.ports.get(info.inPort)?.dev.ifindex ?? 0, truncSize: info.truncSize, userCookie: info.cookie, rateAsProbability: true };
         const realtimeNs = BigInt(Date.now()) * 1000000n;

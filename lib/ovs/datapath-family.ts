@@ -28,6 +28,8 @@ export function datapathHandlers(ctx: OvsContext): FamilyHandlers {
 
   // kernel: ovs_dp_cmd_fill_info()
   function fill(dp: Datapath, portid: number, seq: number, flags: number, cmd: number): Buffer {
+    // The local port's device may have moved namespace (and ifindex) since the last reply.
+    dp.ports.get(OVSP_LOCAL)?.dev.refresh?.();
     const w = ovsMessage(fam, cmd, flags, seq, portid, dp.ifindex);
     const e = new AttrEncoder(w, set);
     e.string('name', dp.name);

@@ -44,6 +44,8 @@ export type FrameSink = (dev: NetDevice, frame: Buffer, init?: (skb: Skb) => voi
  */
 export class TapDevice implements NetDevice {
   private readonly watcher: FdWatcher;
+  /** Where refresh() last found the device: its namespace id (undefined: ours) and ifindex. */
+  private seen: { nsid?: number; ifindex: number };
 
   constructor(readonly name: string, private readonly createdIfindex: number, private readonly fd: number, sink: FrameSink) {
     const nat = native();
@@ -56,15 +58,33 @@ export class TapDevice implements NetDevice {
     });
     this.watcher.unref();
     this.watcher.start(POLL_READABLE);
+    this.seen = { ifindex: createdIfindex };
   }
 
   /**
-   * netnsid is OVS_VPORT_ATTR_NETNSID: set when the device was moved to another namespace
-   * (`ip link set p1 netns ns1`), as peernet2id() gives it.
+   * refresh looks where the device lives now: a client may move it (`ip link set p1 netns
+   * ns1`), which keeps its ifindex unless the target namespace has it in use. Vport replies
+   * call it first; the hot paths (dp_ifindex of every request and upcall) read what it found.
+   */
+  refresh(): void {
+    const nat = native();
+    const id = nat.tapNetnsId(this.fd);
+    const nsid = id === null || id < 0 ? undefined : id;
+    const link = nsid === undefined ? undefined : nat.tapLink(this.fd);
+    this.seen = { nsid, ifindex: link !== undefined && typeof link !== 'number' ? link.ifindex : this.createdIfindex };
+  }
+
+  /**
+   * netnsid is OVS_VPORT_ATTR_NETNSID: set when the device was moved to another namespace, as
+   * peernet2id() gives it (as of the last refresh()).
    */
   get netnsid(): number | undefined {
-    const id = native().tapNetnsId(this.fd);
-    return id === null || id < 0 ? undefined : id;
+    return this.seen.nsid;
+  }
+
+  /** dev->ifindex (as of the last refresh()). */
+  get ifindex(): number {
+    return this.seen.ifindex;
   }
 
   /**
@@ -102,12 +122,6 @@ export class TapDevice implements NetDevice {
     this.txErrors++;
   }
 
-  /** dev->ifindex: moving the device keeps it unless the target namespace has it in use. */
-  get ifindex(): number {
-    if (this.netnsid === undefined) return this.createdIfindex;
-    const link = native().tapLink(this.fd);
-    return typeof link === 'number' ? this.createdIfindex : link.ifindex;
-  }
 
   /** send writes a frame into the host side (the datapath's output to this port). */
   send(frame: Buffer): boolean {

@@ -21,6 +21,11 @@ export interface NetDevice {
   /** Namespace id to report as OVS_VPORT_ATTR_NETNSID when the device lives elsewhere. */
   readonly netnsid?: number;
   stats(): DevStats;
+  /**
+   * Re-reads what can change under the emulator (a device moved to another namespace: its
+   * ifindex and netnsid). Vport replies call it before they describe the device.
+   */
+  refresh?(): void;
   /** Release the device (unregister_netdevice for internal/tunnel devices; unlink for host ones). */
   destroy(): void;
   /**

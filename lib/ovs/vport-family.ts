@@ -12,6 +12,7 @@ import { createVport, upcallPidsFrom, type Vport } from './vport';
 export function vportFillInfo(ctx: OvsContext, dp: Datapath, v: Vport, portid: number, seq: number, flags: number, cmd: number): Buffer {
   const fam = ctx.vportFamily;
   const vportPids = ctx.dpFamily.enumValue('user-features', 'vport-pids');
+  v.dev.refresh?.();
   const w = ovsMessage(fam, cmd, flags, seq, portid, dp.ifindex);
   const e = new AttrEncoder(w, fam.set('vport'));
   e.int('port-no', v.portNo).int('type', v.type).string('name', v.name).int('ifindex', v.dev.ifindex);

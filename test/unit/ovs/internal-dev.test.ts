@@ -87,6 +87,8 @@ maybe('TapDevice moved to another namespace', () => {
   it('after the move: NETNSID is the id `ip netns list-id` shows, ifindex and counters come from there', () => {
     execFileSync('ip', ['link', 'set', name, 'netns', ns]);
     expect(fs.existsSync(`/sys/class/net/${name}`)).toBe(false);
+    // What a vport reply does first: look where the device lives now.
+    dev.refresh();
     const ids = execFileSync('ip', ['netns', 'list-id'], { encoding: 'utf8' });
     const id = new RegExp(`nsid (\\d+) \\(iproute2 netns name: ${ns}\\)`).exec(ids);
     expect(id).not.toBeNull();
