@@ -5,7 +5,7 @@ import { NlError, type Extack } from '../nl/errors';
 import { readGenlHeader, type NlMessage } from '../nl/message';
 import { NlWriter } from '../nl/writer';
 import type { FamilySpec, OpSpec, SchemaRegistry } from '../schema/model';
-import { parseLiberal, requireAttrs, type ParsedAttrs } from '../schema/validate';
+import { missingAttr, parseLiberal, type ParsedAttrs } from '../schema/validate';
 import type { PeerCred } from '../transport/transport';
 import { withTask } from '../kmsg';
 
@@ -151,9 +151,11 @@ export class Genetlink {
       const inline = fam.handlers.inlineDone;
       return { kind: 'dump', source, req, inlineDone: typeof inline === 'function' ? inline(req) : inline ?? false };
     }
-    const missing = (op.do?.required ?? []).find((n) => !attrs.get(n));
-    if (missing !== undefined) fam.handlers.missing?.(req, missing);
-    requireAttrs(attrs, op.do?.required ?? []);
+    const missing = missingAttr(attrs, op.do?.required ?? []);
+    if (missing !== undefined) {
+      fam.handlers.missing?.(req, missing);
+      throw new NlError(Errno.EINVAL);
+    }
     (handler as DoHandler)(req);
     return { kind: 'done', errno: 0 };
   }

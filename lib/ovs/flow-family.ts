@@ -14,8 +14,6 @@ import { Flow, FlowTable } from './flow-table';
 import { ovsNlerr } from './flow-netlink-match';
 import { ovsNlaGetUfid } from './flow-netlink-key';
 
-
-
 /** FlowContext is what the ovs_flow handlers need. */
 export interface FlowContext<A> {
   net: OvsNet;
@@ -39,13 +37,17 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
   const now = ctx.clock ?? monotonicMs;
   const cmd = (n: string): number => fam.op(n).cmd;
 
-  // kernel: get_ufid_len() / ovs_nla_get_ufid()
   /** ovs_nla_get_ufid(): a UFID of 1..16 bytes, else absent (logged unless a probe). */
   const ufidOf = (attrs: ParsedAttrs): Buffer | undefined =>
     ovsNlaGetUfid(attrs.get('ufid'), probeLog(attrs) ? ovsNlerr : () => undefined);
 
   const ufidFlags = (attrs: ParsedAttrs): number => attrU32(attrs.get('ufid-flags')) ?? 0;
   const probeLog = (attrs: ParsedAttrs): boolean => !attrs.get('probe');
+  /** OVS_NLERR(log, msg) then -EINVAL, as the handlers' argument checks do. */
+  const einval = (lg: boolean, msg: string): NlError => {
+    if (lg) ovsNlerr(msg);
+    return new NlError(Errno.EINVAL);
+  };
 
   // kernel: ovs_flow_cmd_fill_info()
   function fill(flow: Flow<A>, dpIfindex: number, portid: number, seq: number, flags: number, command: number, uflags: number): Buffer {
@@ -139,18 +141,14 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
         const lg = probeLog(a);
         const ufid = ufidOf(a);
         const keyAttr = a.get('key');
-        const nlerr = (m: string): NlError => {
-          if (lg) ovsNlerr(m);
-          return new NlError(Errno.EINVAL);
-        };
-        if (!keyAttr && !ufid) throw nlerr('Flow set message rejected, Key attribute missing.');
+        if (!keyAttr && !ufid) throw einval(lg, 'Flow set message rejected, Key attribute missing.');
         // kernel: ovs_nla_init_match_and_action()
         let match;
         let acts: A | undefined;
         if (keyAttr) match = codec.getMatch(keyAttr, a.get('mask'), lg);
         const actsAttr = a.get('actions');
         if (actsAttr) {
-          if (!match) throw nlerr('Flow key attribute not present in set flow.');
+          if (!match) throw einval(lg, 'Flow key attribute not present in set flow.');
           // kernel: get_flow_actions()
           try {
             acts = codec.copyActions(actsAttr, codec.maskKey(match.key, match.mask), lg);
@@ -177,10 +175,7 @@ export function flowHandlers<A>(ctx: FlowContext<A>): FamilyHandlers {
         const keyAttr = a.get('key');
         let key;
         if (keyAttr) key = codec.getKey(keyAttr, lg);
-        else if (!ufid) {
-          if (lg) ovsNlerr('Flow get message rejected, Key attribute missing.');
-          throw new NlError(Errno.EINVAL);
-        }
+        else if (!ufid) throw einval(lg, 'Flow get message rejected, Key attribute missing.');
         const dp = dpOf(req);
         const flow = ufid ? dp.table.lookupUfid(ufid) : dp.table.lookupExact(key!.key, key!.range);
         if (!flow) throw new NlError(Errno.ENOENT);

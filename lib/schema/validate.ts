@@ -245,12 +245,11 @@ export function checkLenRule(spec: AttrSpec, attr: Attr): void {
 }
 
 /**
- * requireAttrs throws EINVAL when one of the op's `x-required` attributes is missing, in the
- * order the kernel handler tests them.
- * @throws {@link NlError}
+ * missingAttr is the first of the op's `x-required` attributes the request lacks, in the order
+ * the kernel handler tests them (the request is then EINVAL), or undefined.
  */
-export function requireAttrs(attrs: ParsedAttrs, names: readonly string[]): void {
-  for (const n of names) if (!attrs.get(n)) throw new NlError(Errno.EINVAL);
+export function missingAttr(attrs: ParsedAttrs, names: readonly string[]): string | undefined {
+  return names.find((n) => !attrs.get(n));
 }
 
 /** OvsAttrVisitor sees each attribute the ovs-key walker accepts; `last` is nla_is_last(). */
